@@ -1,0 +1,117 @@
+"""Masked 2-D convolution (PixelRNN paper, section 3.4)."""
+
+import keras
+import tensorflow as tf
+
+from pixelrnn_keras.layers.masks import causal_mask, check_mask_type
+
+
+def _pair(value, name):
+    if isinstance(value, int):
+        value = (value, value)
+    value = tuple(int(v) for v in value)
+    if len(value) != 2 or min(value) < 1 or value[0] % 2 == 0 or value[1] % 2 == 0:
+        raise ValueError(f"{name} must be an odd int or a pair of odd ints, got {value}")
+    return value
+
+
+@keras.saving.register_keras_serializable(package="pixelrnn_keras")
+class MaskedConv2D(keras.layers.Layer):
+    """Convolution that sees only earlier pixels and, at the centre, earlier colours.
+
+    The kernel is multiplied by a fixed causal mask on every call, so whatever values the
+    optimizer or a loaded file put at masked taps have no effect.
+
+    Input shape: (batch, height, width, in_features), feature k of n in colour group
+    ``k * color_groups // n``.
+    Output shape: (batch, height, width, filters), grouped the same way (per block).
+
+    Args:
+        filters: number of output features.
+        kernel_size: odd int or pair of odd ints (kh, kw); (1, k) masks along a row.
+        mask_type: "A" (the first layer: a colour group does not see its own channel)
+            or "B" (later layers: a group sees its own group of the previous layer).
+        color_groups: 3 for RGB, 1 for grey or binary images.
+        output_blocks: the output is this many consecutive blocks (e.g. 4 LSTM gates),
+            each split into colour groups.
+        use_bias, kernel_initializer, bias_initializer: as in `keras.layers.Conv2D`.
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        mask_type="B",
+        color_groups=3,
+        output_blocks=1,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if int(filters) < 1:
+            raise ValueError(f"filters must be a positive int, got {filters}")
+        if int(color_groups) < 1:
+            raise ValueError(f"color_groups must be a positive int, got {color_groups}")
+        self.filters = int(filters)
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.mask_type = check_mask_type(mask_type)
+        self.color_groups = int(color_groups)
+        self.output_blocks = int(output_blocks)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        in_features = int(input_shape[-1])
+        self.mask = tf.constant(
+            causal_mask(
+                self.kernel_size,
+                in_features,
+                self.filters,
+                self.color_groups,
+                self.mask_type,
+                self.output_blocks,
+            )
+        )
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(*self.kernel_size, in_features, self.filters),
+            initializer=self.kernel_initializer,
+        )
+        self.bias = (
+            self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer)
+            if self.use_bias
+            else None
+        )
+
+    def masked_kernel(self):
+        return self.kernel * tf.cast(self.mask, self.kernel.dtype)
+
+    def call(self, inputs):
+        kernel = tf.cast(self.masked_kernel(), inputs.dtype)
+        if self.kernel_size == (1, 1):
+            outputs = tf.tensordot(inputs, kernel[0, 0], axes=1)
+        else:
+            outputs = tf.nn.conv2d(inputs, kernel, strides=1, padding="SAME")
+        if self.use_bias:
+            outputs = outputs + tf.cast(self.bias, outputs.dtype)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            mask_type=self.mask_type,
+            color_groups=self.color_groups,
+            output_blocks=self.output_blocks,
+            use_bias=self.use_bias,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+        )
+        return config

@@ -1,0 +1,89 @@
+"""Row LSTM (PixelRNN paper, section 3.1)."""
+
+import keras
+import tensorflow as tf
+
+from pixelrnn_keras.layers.lstm import lstm_update
+from pixelrnn_keras.layers.masked_conv import MaskedConv2D
+
+
+@keras.saving.register_keras_serializable(package="pixelrnn_keras")
+class RowLSTM(keras.layers.Layer):
+    """LSTM that processes the image one row at a time, top to bottom.
+
+    Input-to-state: a (1, k) mask-B convolution along the row, for the whole map at once.
+    State-to-state: a (1, k) unmasked convolution of the previous row's hidden state,
+    written as one matmul on [h(j - k//2), ..., h(j + k//2)] (fast to train, also under XLA).
+    Each hidden state sees a triangle of rows above and, through the input map, the
+    pixels to its left; colour group g of every gate sees colours <= g of its own pixel.
+
+    Input shape: (batch, height, width, in_features).
+    Output shape: (batch, height, width, units).
+
+    Args:
+        units: hidden size h (at least `color_groups`).
+        kernel_size: odd k of both k x 1 convolutions (paper: 3).
+        color_groups: 3 for RGB, 1 for grey or binary images.
+        kernel_initializer: for both convolutions.
+    """
+
+    def __init__(self, units, kernel_size=3, color_groups=3, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        if int(kernel_size) < 1 or int(kernel_size) % 2 == 0:
+            raise ValueError(f"kernel_size must be an odd positive int, got {kernel_size}")
+        self.units = int(units)
+        self.kernel_size = int(kernel_size)
+        self.color_groups = int(color_groups)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.input_to_state = MaskedConv2D(
+            4 * self.units,
+            (1, self.kernel_size),
+            mask_type="B",
+            color_groups=self.color_groups,
+            output_blocks=4,
+            kernel_initializer=self.kernel_initializer,
+            name="input_to_state",
+        )
+
+    def build(self, input_shape):
+        self.input_to_state.build(input_shape)
+        self.state_to_state = self.add_weight(
+            name="state_to_state",
+            shape=(self.kernel_size * self.units, 4 * self.units),
+            initializer=self.kernel_initializer,
+        )
+
+    def state_to_state_gates(self, hidden):
+        """(batch, width, units) previous-row hidden state -> (batch, width, 4 * units)."""
+        pad = self.kernel_size // 2
+        width = tf.shape(hidden)[1]
+        padded = tf.pad(hidden, [[0, 0], [pad, pad], [0, 0]])
+        taps = tf.concat([padded[:, d : d + width] for d in range(self.kernel_size)], axis=-1)
+        kernel = tf.cast(self.state_to_state, hidden.dtype)
+        return tf.tensordot(taps, kernel, axes=1)
+
+    def call(self, inputs):
+        gates_in = self.input_to_state(inputs)  # (B, H, W, 4u)
+        rows = tf.transpose(gates_in, [1, 0, 2, 3])  # (H, B, W, 4u)
+        shape = tf.shape(inputs)
+        zeros = tf.zeros([shape[0], shape[2], self.units], dtype=gates_in.dtype)
+
+        def step(state, row):
+            hidden, cell = state
+            return lstm_update(row + self.state_to_state_gates(hidden), cell)
+
+        hidden, _ = tf.scan(step, rows, initializer=(zeros, zeros))
+        return tf.transpose(hidden, [1, 0, 2, 3])
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            kernel_size=self.kernel_size,
+            color_groups=self.color_groups,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        )
+        return config

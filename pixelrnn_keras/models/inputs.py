@@ -1,0 +1,40 @@
+"""Checks of integer image batches fed to a model, with errors that name the argument."""
+
+import numpy as np
+import tensorflow as tf
+
+
+def _shape_matches(shape, image_shape):
+    """Whether a batch shape fits (H, W, C); rank 3 (no channel axis) is accepted when C == 1."""
+    if len(shape) == 4:
+        return all(s is None or s == e for s, e in zip(shape[1:], image_shape))
+    if len(shape) == 3 and image_shape[-1] == 1:
+        return all(s is None or s == e for s, e in zip(shape[1:], image_shape[:2]))
+    return False
+
+
+def check_images(images, image_shape, levels, name="images"):
+    """Return `images` as an int32 tensor of shape (batch, H, W, C), or raise ValueError.
+
+    Shape and dtype are checked always (also while tracing a graph); the value range is
+    checked whenever the values are known (numpy arrays and eager tensors).
+    """
+    dtype = getattr(images, "dtype", None)
+    if dtype is None:
+        images = np.asarray(images)
+        dtype = images.dtype
+    dtype = tf.as_dtype(dtype)
+    expected = f"integers in [0, {levels}) of shape (batch, {', '.join(map(str, image_shape))})"
+    if not (dtype.is_integer or dtype == tf.bool):
+        raise ValueError(f"{name} must be {expected}; got dtype {dtype.name}")
+    shape = tuple(images.shape)
+    if not _shape_matches(shape, image_shape):
+        raise ValueError(f"{name} must be {expected}; got shape {shape}")
+    if isinstance(images, np.ndarray) or hasattr(images, "numpy"):
+        values = np.asarray(images)
+        if values.size and (values.min() < 0 or values.max() >= levels):
+            raise ValueError(f"{name} must be {expected}; got values in [{values.min()}, {values.max()}]")
+    images = tf.cast(images, tf.int32)
+    if len(shape) == 3:
+        images = images[..., None]
+    return images

@@ -1,0 +1,191 @@
+"""The PixelRNN family of networks (paper, Table 1): PixelCNN, Row LSTM, Diagonal BiLSTM."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pixelrnn_keras.layers.masked_conv import MaskedConv2D
+from pixelrnn_keras.layers.residual import ResidualBlock, check_arch
+from pixelrnn_keras.models.inputs import check_images
+
+
+def scale_images(images, levels, dtype="float32"):
+    """Integer images in [0, levels) -> floats in [-1, 1]."""
+    return tf.cast(images, dtype) * (2.0 / (levels - 1)) - 1.0
+
+
+@keras.saving.register_keras_serializable(package="pixelrnn_keras")
+class PixelRNN(keras.Model):
+    """An autoregressive image model with a `levels`-way softmax for every sub-pixel.
+
+    Layout (paper, Table 1): a 7x7 mask-A convolution to 2h maps; `num_layers` residual
+    blocks of the chosen `arch`; ReLU and a 1x1 mask-B convolution to `head_units` maps;
+    ReLU and a 1x1 mask-B convolution to the logits. With `skip_connections`, a learned
+    1x1 projection of every block's output is added to the input of the head.
+
+    Sub-pixels are ordered in raster order over pixels, then R, G, B: the logits of a
+    sub-pixel depend only on the sub-pixels before it. Binary images use `levels=2`
+    (a two-way softmax, equivalent to the paper's sigmoid).
+
+    Call: integer images (batch, H, W, C) in [0, levels) -> logits (batch, H, W, C, levels).
+    Training: `model.compile(optimizer)` then `model.fit(images)`; the images are their own
+    target and the loss is the negative log-likelihood in nats per image.
+
+    Args:
+        arch: "pixelcnn", "row_lstm" or "diagonal_bilstm".
+        image_shape: (H, W, C); C is 1 (grey or binary) or 3 (RGB).
+        levels: number of intensity levels (2 for binary, 256 for 8-bit images).
+        num_layers: number of residual blocks.
+        hidden: h; the residual stream has 2h maps.
+        head_units: maps of the hidden 1x1 layer of the output head (paper: 32 for MNIST,
+            1024 for CIFAR-10).
+        kernel_size: k of the Row LSTM's k x 1 convolutions and of PixelCNN's k x k ones.
+        first_kernel_size: size of the first mask-A convolution.
+        skip_connections: add learned skip connections from every block to the head.
+    """
+
+    def __init__(
+        self,
+        arch,
+        image_shape,
+        levels=256,
+        num_layers=2,
+        hidden=16,
+        head_units=32,
+        kernel_size=3,
+        first_kernel_size=7,
+        skip_connections=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.arch = check_arch(arch)
+        image_shape = tuple(int(s) for s in image_shape)
+        if len(image_shape) != 3 or min(image_shape) < 1:
+            raise ValueError(f"image_shape must be (height, width, channels), got {image_shape}")
+        if int(levels) < 2:
+            raise ValueError(f"levels must be an int >= 2, got {levels}")
+        if int(num_layers) < 1 or int(hidden) < image_shape[-1]:
+            raise ValueError(
+                f"num_layers must be >= 1 and hidden >= channels ({image_shape[-1]}); "
+                f"got num_layers={num_layers}, hidden={hidden}"
+            )
+        self.image_shape = image_shape
+        self.levels = int(levels)
+        self.num_layers = int(num_layers)
+        self.hidden = int(hidden)
+        self.head_units = int(head_units)
+        self.kernel_size = int(kernel_size)
+        self.first_kernel_size = int(first_kernel_size)
+        self.skip_connections = bool(skip_connections)
+
+        groups = self.channels
+        width = 2 * self.hidden
+        self.input_conv = MaskedConv2D(width, self.first_kernel_size, "A", groups, name="input_conv")
+        self.blocks = [
+            ResidualBlock(self.arch, self.hidden, groups, self.kernel_size, name=f"block_{i}")
+            for i in range(self.num_layers)
+        ]
+        self.skips = (
+            [MaskedConv2D(width, 1, "B", groups, name=f"skip_{i}") for i in range(self.num_layers)]
+            if self.skip_connections
+            else []
+        )
+        self.head_hidden = MaskedConv2D(self.head_units, 1, "B", groups, name="head_hidden")
+        self.head_logits = MaskedConv2D(groups * self.levels, 1, "B", groups, name="head_logits")
+        self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
+        self.build((None, *self.image_shape))
+
+    @property
+    def channels(self):
+        return self.image_shape[-1]
+
+    @property
+    def num_dims(self):
+        """Number of sub-pixels per image."""
+        return int(np.prod(self.image_shape))
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        height, width, channels = self.image_shape
+        image = (None, height, width, channels)
+        stream = (None, height, width, 2 * self.hidden)
+        self.input_conv.build(image)
+        for block in self.blocks:
+            block.build(stream, image if self.arch == "diagonal_bilstm" else None)
+        for skip in self.skips:
+            skip.build(stream)
+        self.head_hidden.build(stream)
+        self.head_logits.build((None, height, width, self.head_units))
+        self.built = True
+
+    def call(self, images):
+        images = check_images(images, self.image_shape, self.levels)
+        x = scale_images(images, self.levels, self.compute_dtype)
+        stream = self.input_conv(x)
+        skipped = stream
+        for i, block in enumerate(self.blocks):
+            stream = block(stream, x) if self.arch == "diagonal_bilstm" else block(stream)
+            if self.skips:
+                skipped = skipped + self.skips[i](stream)
+        head_in = skipped if self.skips else stream
+        logits = self.head_logits(tf.nn.relu(self.head_hidden(tf.nn.relu(head_in))))
+        shape = tf.shape(logits)
+        return tf.reshape(logits, [shape[0], *self.image_shape, self.levels])
+
+    def log_prob_from_logits(self, images, logits):
+        """(batch,) log-likelihood in nats of integer `images` under `logits`."""
+        images = check_images(images, self.image_shape, self.levels)
+        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=images, logits=tf.cast(logits, tf.float32))
+        return -tf.reduce_sum(nll, axis=[1, 2, 3])
+
+    def log_prob(self, images):
+        """(batch,) log-likelihood of each image in nats. See `bits_per_dim` for bits/dim."""
+        images = check_images(images, self.image_shape, self.levels)
+        return self._log_prob_fn(images)
+
+    @tf.function(reduce_retracing=True)
+    def _log_prob_fn(self, images):
+        return self.log_prob_from_logits(images, self(images))
+
+    def nats_to_bits_per_dim(self, nats):
+        return nats / (self.num_dims * math.log(2.0))
+
+    # Training: the images are their own target.
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        images = x[0] if isinstance(x, (tuple, list)) else x
+        nll = -self.log_prob_from_logits(images, y_pred)
+        if sample_weight is not None:
+            nll = nll * tf.cast(sample_weight, nll.dtype)
+        loss = tf.reduce_mean(nll)
+        if self.losses:
+            loss = loss + tf.add_n(self.losses)
+        return loss
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        images = x[0] if isinstance(x, (tuple, list)) else x
+        nll = -self.log_prob_from_logits(images, y_pred)
+        self.bits_per_dim_tracker.update_state(self.nats_to_bits_per_dim(nll))
+        return super().compute_metrics(x, y, y_pred, sample_weight)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            arch=self.arch,
+            image_shape=self.image_shape,
+            levels=self.levels,
+            num_layers=self.num_layers,
+            hidden=self.hidden,
+            head_units=self.head_units,
+            kernel_size=self.kernel_size,
+            first_kernel_size=self.first_kernel_size,
+            skip_connections=self.skip_connections,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
