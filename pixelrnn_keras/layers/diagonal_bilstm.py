@@ -3,8 +3,9 @@
 import keras
 import tensorflow as tf
 
-from pixelrnn_keras.layers.lstm import lstm_update
+from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
+from pixelrnn_keras.layers.recurrence import Recurrence
 from pixelrnn_keras.layers.skew import skew, unskew
 
 
@@ -12,8 +13,9 @@ def shift_down(x, axis=1):
     """Shift a map down one step along `axis` (rows by default), filling the top with zeros."""
     paddings = [[0, 0]] * len(x.shape)
     paddings[axis] = [1, 0]
-    size = tf.shape(x)[axis]
-    return tf.gather(tf.pad(x, paddings), tf.range(size), axis=axis)
+    end = [slice(None)] * len(x.shape)
+    end[axis] = slice(None, -1)
+    return tf.pad(x, paddings)[tuple(end)]
 
 
 @keras.saving.register_keras_serializable(package="pixelrnn_keras")
@@ -58,6 +60,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
             kernel_initializer=self.kernel_initializer,
             name="left_input_to_state",
         )
+        self._recurrence = Recurrence(self.column_step)
 
     def build(self, inputs_shape, row_context_shape=None):
         self._inputs_shape = tuple(inputs_shape)
@@ -68,10 +71,22 @@ class DiagonalBiLSTM(keras.layers.Layer):
             name="right_input_to_state", shape=(right_in, 4 * self.units), initializer=self.kernel_initializer
         )
         self.right_bias = self.add_weight(name="right_bias", shape=(4 * self.units,), initializer="zeros")
-        # One 2x1 state-to-state kernel per direction, acting on [h(i - 1), h(i)].
+        # One 2x1 state-to-state kernel per direction, acting on [h(i - 1), h(i)] of the previous column.
         self.state_to_state = self.add_weight(
             name="state_to_state", shape=(2, 2 * self.units, 4 * self.units), initializer=self.kernel_initializer
         )
+
+    def column_step(self, state, column, params):
+        """Advance both directions by one skewed column: (hidden, cell) each (B, H, 2u)."""
+        hidden, cell = state
+        gates, valid = column
+        (kernel,) = params
+        u = self.units
+        shape = tf.shape(hidden)
+        pair = tf.reshape(tf.concat([shift_down(hidden), hidden], axis=-1), [-1, 4 * u])
+        gates = tf.reshape(gates + tf.reshape(tf.matmul(pair, kernel), tf.shape(gates)), [shape[0], shape[1], 2, 4 * u])
+        hidden, cell = lstm_update(gates, tf.reshape(cell, [shape[0], shape[1], 2, u]))
+        return tf.reshape(hidden, shape) * valid, tf.reshape(cell, shape) * valid
 
     def get_build_config(self):
         return {"inputs_shape": self._inputs_shape, "row_context_shape": self._context_shape}
@@ -81,49 +96,47 @@ class DiagonalBiLSTM(keras.layers.Layer):
             self.build(config["inputs_shape"], config.get("row_context_shape"))
 
     def input_gates(self, inputs, row_context=None):
-        """Input-to-state pre-activations, (2, batch, H, W, 4u): left-to-right, then right-to-left."""
+        """Input-to-state pre-activations, (batch, H, W, 4u) for each direction (left, right)."""
         left = self.left_input_to_state(inputs)
         right_in = inputs if row_context is None else tf.concat([inputs, tf.cast(row_context, inputs.dtype)], -1)
         right = tf.tensordot(right_in, tf.cast(self.right_input_to_state, inputs.dtype), axes=1)
         right = right + tf.cast(self.right_bias, right.dtype)
-        return tf.stack([left, right], axis=0)
+        bias = forget_bias(self.units, left.dtype)
+        return left + bias, right + bias
 
-    def state_gates(self, hidden):
-        """(2, n, H, u) states of the previous column -> (2, n, H, 4u) state-to-state pre-activations."""
-        pair = tf.concat([shift_down(hidden, axis=2), hidden], axis=-1)
-        return tf.einsum("dnhk,dkg->dnhg", pair, tf.cast(self.state_to_state, hidden.dtype))
+    def fused_state_kernel(self, dtype):
+        """Both directions' 2x1 kernels as one block-diagonal (4u, 8u) matrix.
+
+        Rows: [h(i - 1) left, h(i - 1) right, h(i) left, h(i) right]; columns: gates laid out
+        (direction, gate, unit), so that one matmul and one `lstm_update` serve both directions.
+        """
+        u = self.units
+        kernel = tf.reshape(tf.cast(self.state_to_state, dtype), [2, 2, u, 4 * u])  # (dir, tap, k, gates)
+        fused = tf.einsum("dtkg,de->tdkeg", kernel, tf.eye(2, dtype=dtype))
+        return tf.reshape(fused, [4 * u, 8 * u])
 
     def call(self, inputs, row_context=None):
         if (row_context is None) != (self._context_shape is None):
             raise ValueError("row_context must be given on every call if and only if it was given when building")
-        gates = self.input_gates(inputs, row_context)  # (2, B, H, W, 4u)
-        width = inputs.shape[2] if inputs.shape[2] is not None else tf.shape(inputs)[2]
+        u = self.units
+        left, right = self.input_gates(inputs, row_context)
         # The right-to-left direction runs on the mirrored map.
-        gates = tf.stack([gates[0], tf.reverse(gates[1], axis=[2])], axis=0)
-        shape = tf.shape(gates)
-        batch, height = shape[1], shape[2]
-        skewed = skew(tf.reshape(gates, [2 * batch, height, shape[3], 4 * self.units]))
-        columns = tf.reshape(skewed, [2, batch, height, -1, 4 * self.units])
-        columns = tf.transpose(columns, [3, 0, 1, 2, 4])  # (T, 2, B, H, 4u)
+        gates = tf.concat([left, tf.reverse(right, axis=[2])], axis=-1)  # (B, H, W, 8u)
+        width = inputs.shape[2] if inputs.shape[2] is not None else tf.shape(inputs)[2]
+        shape = tf.shape(inputs)
+        batch, height = shape[0], shape[1]
+        columns = tf.transpose(skew(gates), [2, 0, 1, 3])  # (T, B, H, 8u)
         steps = tf.shape(columns)[0]
-        # valid[t, i]: skewed column t of row i holds a pixel of the image.
+        # valid[t, i]: skewed column t of row i holds a pixel of the image; states elsewhere stay zero.
         offset = tf.range(steps)[:, None] - tf.range(height)[None, :]
-        valid = tf.cast((offset >= 0) & (offset < width), gates.dtype)[:, None, None, :, None]
-        zeros = tf.zeros([2, batch, height, self.units], dtype=gates.dtype)
-
-        def step(state, column):
-            hidden, cell = state
-            gates_t, valid_t = column
-            hidden, cell = lstm_update(gates_t + self.state_gates(hidden), cell)
-            return hidden * valid_t, cell * valid_t
-
-        hidden, _ = tf.scan(step, (columns, valid), initializer=(zeros, zeros))
-        hidden = tf.transpose(hidden, [1, 2, 3, 0, 4])  # (2, B, H, T, u)
-        hidden = unskew(tf.reshape(hidden, [2 * batch, height, -1, self.units]), width)
-        hidden = tf.reshape(hidden, [2, batch, height, width, self.units])
-        left, right = hidden[0], tf.reverse(hidden[1], axis=[2])
-        out = left + shift_down(right, axis=1)
-        return tf.ensure_shape(out, [*inputs.shape[:3], self.units])
+        valid = tf.cast((offset >= 0) & (offset < width), gates.dtype)[:, None, :, None]
+        kernel = self.fused_state_kernel(gates.dtype)
+        zeros = tf.zeros([batch, height, 2 * u], dtype=gates.dtype)
+        hidden = self._recurrence((columns, valid), (zeros, zeros), (kernel,))
+        hidden = unskew(tf.transpose(hidden, [1, 2, 0, 3]), width)  # (B, H, W, 2u)
+        left, right = hidden[..., :u], tf.reverse(hidden[..., u:], axis=[2])
+        out = left + shift_down(right)
+        return tf.ensure_shape(out, [*inputs.shape[:3], u])
 
     def compute_output_shape(self, inputs_shape, row_context_shape=None):
         return (*inputs_shape[:-1], self.units)

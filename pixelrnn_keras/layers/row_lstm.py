@@ -3,8 +3,9 @@
 import keras
 import tensorflow as tf
 
-from pixelrnn_keras.layers.lstm import lstm_update
+from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
+from pixelrnn_keras.layers.recurrence import Recurrence
 
 
 @keras.saving.register_keras_serializable(package="pixelrnn_keras")
@@ -44,6 +45,7 @@ class RowLSTM(keras.layers.Layer):
             kernel_initializer=self.kernel_initializer,
             name="input_to_state",
         )
+        self._recurrence = Recurrence(self.row_step)
 
     def build(self, input_shape):
         self.input_to_state.build(input_shape)
@@ -53,26 +55,26 @@ class RowLSTM(keras.layers.Layer):
             initializer=self.kernel_initializer,
         )
 
-    def state_to_state_gates(self, hidden):
-        """(batch, width, units) previous-row hidden state -> (batch, width, 4 * units)."""
+    def row_step(self, state, row, params):
+        """Advance by one row: state (hidden, cell) each (B, W, u), row (B, W, 4u) input gates."""
+        hidden, cell = state
+        (gates,) = row
+        (kernel,) = params
         pad = self.kernel_size // 2
-        width = tf.shape(hidden)[1]
+        shape = tf.shape(hidden)
         padded = tf.pad(hidden, [[0, 0], [pad, pad], [0, 0]])
-        taps = tf.concat([padded[:, d : d + width] for d in range(self.kernel_size)], axis=-1)
-        kernel = tf.cast(self.state_to_state, hidden.dtype)
-        return tf.tensordot(taps, kernel, axes=1)
+        taps = tf.concat([padded[:, d : d + shape[1]] for d in range(self.kernel_size)], axis=-1)
+        recurrent = tf.matmul(tf.reshape(taps, [-1, self.kernel_size * self.units]), kernel)
+        return lstm_update(gates + tf.reshape(recurrent, [shape[0], shape[1], 4 * self.units]), cell)
 
     def call(self, inputs):
         gates_in = self.input_to_state(inputs)  # (B, H, W, 4u)
+        gates_in = gates_in + forget_bias(self.units, gates_in.dtype)
         rows = tf.transpose(gates_in, [1, 0, 2, 3])  # (H, B, W, 4u)
         shape = tf.shape(inputs)
         zeros = tf.zeros([shape[0], shape[2], self.units], dtype=gates_in.dtype)
-
-        def step(state, row):
-            hidden, cell = state
-            return lstm_update(row + self.state_to_state_gates(hidden), cell)
-
-        hidden, _ = tf.scan(step, rows, initializer=(zeros, zeros))
+        kernel = tf.cast(self.state_to_state, gates_in.dtype)
+        hidden = self._recurrence((rows,), (zeros, zeros), (kernel,))
         return tf.transpose(hidden, [1, 0, 2, 3])
 
     def compute_output_shape(self, input_shape):

@@ -1,0 +1,47 @@
+"""Write the small real-data subsets in tests/data from the project's shared data files.
+
+Usage, from the project root:
+    python tests/data/make_test_data.py [--shared ../shared/data] [--out tests/data]
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PROJECT_ROOT = HERE.parents[1]
+
+# Images of cifar10_4k.npz to keep: 200 are ~0.57 MB compressed (CIFAR pixels hardly compress).
+CIFAR_IMAGES = 200
+
+
+def make_test_data(shared, out):
+    """Write binarized_mnist_small.npz, cifar10_small.npz and digits8.npz from `shared` to `out`."""
+    with np.load(shared / "binarized_mnist.npz") as mnist:
+        np.savez_compressed(out / "binarized_mnist_small.npz", train=mnist["train"][:2000], valid=mnist["valid"][:500])
+    with np.load(shared / "cifar10_4k.npz") as cifar:
+        np.savez_compressed(
+            out / "cifar10_small.npz",
+            x_train=cifar["x_train"][:CIFAR_IMAGES],
+            y_train=cifar["y_train"][:CIFAR_IMAGES],
+        )
+    with np.load(shared / "small_real_images.npz") as small:
+        np.savez_compressed(out / "digits8.npz", images=small["digits_8x8"], labels=small["digits_y"])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=PROJECT_ROOT.parent / "shared" / "data",
+        help="folder with the shared data files (default: ../shared/data from the project root)",
+    )
+    parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: tests/data)")
+    args = parser.parse_args()
+    make_test_data(args.shared, args.out)
+
+
+if __name__ == "__main__":
+    main()
