@@ -1,0 +1,120 @@
+"""The `pixelrnn` command: argument parsing and progress only; the work is in the library."""
+
+import argparse
+import os
+import sys
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported in one line, exit status 2."""
+
+
+def _progress(label):
+    def report(done, total):
+        width = 30
+        filled = width * done // total
+        end = "\n" if done >= total else ""
+        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return report
+
+
+def _card_data(name, data, data_dir):
+    from pixelrnn_keras.training import card_data
+    from pixelrnn_keras.zoo import get_card
+
+    card = get_card(name)
+    if not (os.path.exists(data) or data == card.data["name"]):
+        raise UsageError(f"--data: no such file {data!r} (nor the tensorflow-datasets name {card.data['name']!r})")
+    return card, card_data(card, data, data_dir)
+
+
+def cmd_train(args):
+    from pixelrnn_keras.training import train
+
+    card, (train_images, eval_images) = _card_data(args.name, args.data, args.data_dir)
+    workdir = args.workdir or os.path.join("runs", card.name)
+    _, final = train(card, train_images, eval_images, workdir, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch)
+    print(f"wrote {final}")
+
+
+def cmd_eval(args):
+    from pixelrnn_keras.evaluation import evaluate_nll
+    from pixelrnn_keras.zoo import load
+
+    card, (train_images, eval_images) = _card_data(args.name, args.data, args.data_dir)
+    if args.split not in ("train", card.data["eval_split"]):
+        raise UsageError(f"--split must be 'train' or {card.data['eval_split']!r} for {card.name}; got {args.split!r}")
+    images = train_images if args.split == "train" else eval_images
+    if args.limit:
+        images = images[: args.limit]
+    model = load(card.name, weights=args.weights or "pretrained")
+    result = evaluate_nll(model, images, batch_size=args.batch_size, progress=_progress("eval"))
+    print(
+        f"{card.name} on {card.data['name']} {args.split} ({result['num_images']} images): "
+        f"{result['nats']:.2f} nats/image, {result['bits_per_dim']:.4f} bits/dim"
+    )
+
+
+def cmd_zoo_list(args):
+    from pixelrnn_keras.zoo import get_card, list_models
+
+    for name in list_models(args.pattern):
+        card = get_card(name)
+        figure = "-" if card.metrics is None else f"{card.metrics['nats']:.2f} nats ({card.metrics['split']})"
+        print(f"{name:24s} {card.params:>10,d} params  {figure:24s} {card.summary}")
+
+
+def cmd_zoo_info(args):
+    from pixelrnn_keras.zoo import get_card
+
+    print(get_card(args.name).to_json(), end="")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="pixelrnn", description="PixelRNN-family image models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a zoo entry with its recipe (resumes after an interruption)")
+    train.add_argument("name")
+    train.add_argument("--data", required=True, help="the card's .npz file or its tensorflow-datasets name")
+    train.add_argument("--data-dir", help="tensorflow-datasets data_dir (prepared; nothing is downloaded)")
+    train.add_argument("--workdir", help="checkpoints, log and weights (default runs/NAME)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--steps-per-epoch", type=int)
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser("eval", help="NLL of a zoo model in nats/image and bits/dim")
+    evaluate.add_argument("name")
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--data-dir")
+    evaluate.add_argument("--split", default="valid")
+    evaluate.add_argument("--weights", help="a .weights.h5 file instead of the bundled weights")
+    evaluate.add_argument("--limit", type=int, help="evaluate only the first N images")
+    evaluate.add_argument("--batch-size", type=int, default=100)
+    evaluate.set_defaults(run=cmd_eval)
+
+    zoo = commands.add_parser("zoo", help="list the zoo or show a card")
+    zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
+    zoo_list = zoo_commands.add_parser("list")
+    zoo_list.add_argument("pattern", nargs="?", default="*")
+    zoo_list.set_defaults(run=cmd_zoo_list)
+    zoo_info = zoo_commands.add_parser("info")
+    zoo_info.add_argument("name")
+    zoo_info.set_defaults(run=cmd_zoo_info)
+    return parser
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (UsageError, ValueError, FileNotFoundError) as err:
+        print(f"pixelrnn {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Negative log-likelihood of a model on a set of images, in nats per image and bits per dimension."""
+
+import math
+
+import numpy as np
+
+
+def evaluate_nll(model, images, batch_size=100, progress=None):
+    """Mean NLL of `images` under `model`.
+
+    Args:
+        model: a `PixelRNN`.
+        images: integer array (N, H, W, C) in [0, model.levels).
+        batch_size: images per forward pass.
+        progress: optional callable(done, total) called after each batch.
+
+    Returns:
+        dict with "nats" (per image), "bits_per_dim", "num_images".
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if len(images) == 0:
+        raise ValueError("images must hold at least one image")
+    total = 0.0
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        total += -float(np.sum(model.log_prob(batch)))
+        if progress is not None:
+            progress(min(start + batch_size, len(images)), len(images))
+    nats = total / len(images)
+    return {
+        "nats": nats,
+        "bits_per_dim": nats / (model.num_dims * math.log(2.0)),
+        "num_images": int(len(images)),
+    }

@@ -1,0 +1,6 @@
+"""Named, pretrained PixelRNN models: ``from pixelrnn_keras.zoo import load; load("mnist_diag")``."""
+
+from pixelrnn_keras.zoo.cards import ModelCard
+from pixelrnn_keras.zoo.registry import get_card, list_models, load
+
+__all__ = ["ModelCard", "get_card", "list_models", "load"]

@@ -1,0 +1,72 @@
+"""Model cards: what each zoo entry is, how it was trained and how good it is, as data.
+
+Cards are JSON files in `pixelrnn_keras/zoo/cards/`, shipped with the package. A card's
+figures are written by `pixelrnn eval` (see `zoo/README.md`), never by hand.
+"""
+
+import dataclasses
+import json
+import os
+
+CARDS_DIR = os.path.join(os.path.dirname(__file__), "cards")
+WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelCard:
+    """One zoo entry.
+
+    Attributes:
+        name: registry name, e.g. "mnist_diag".
+        summary: one line for `list_models` and the README table.
+        config: `PixelRNN` constructor arguments.
+        data: the data set and its preprocessing: {"name", "file", "train_split",
+            "eval_split", optional "holdout": {"fraction", "seed"}, "license"}.
+        training: the recipe: {"optimizer", "learning_rate", "batch_size", "epochs", ...,
+            "command"}.
+        paper: the paper's figure for the same architecture, for comparison (or {}).
+        notes: how the entry differs from the paper and why.
+        weights: {"file", "sha256"} of the bundled weights, or None (no pretrained weights).
+        metrics: {"nats", "bits_per_dim", "split", "num_images", "command"} from `pixelrnn eval`, or None.
+        params: number of parameters.
+    """
+
+    name: str
+    summary: str
+    config: dict
+    data: dict
+    training: dict
+    paper: dict = dataclasses.field(default_factory=dict)
+    notes: str = ""
+    weights: dict = None
+    metrics: dict = None
+    params: int = None
+
+    @property
+    def path(self):
+        return os.path.join(CARDS_DIR, f"{self.name}.json")
+
+    @property
+    def weights_path(self):
+        return None if self.weights is None else os.path.join(WEIGHTS_DIR, self.weights["file"])
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+
+    def save(self):
+        """Write the card atomically."""
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(self.to_json())
+        os.replace(tmp, self.path)
+
+
+def read_cards():
+    """{name: ModelCard} for every card shipped with the package."""
+    cards = {}
+    for file in sorted(os.listdir(CARDS_DIR)):
+        if file.endswith(".json"):
+            with open(os.path.join(CARDS_DIR, file)) as f:
+                card = ModelCard(**json.load(f))
+            cards[card.name] = card
+    return cards

@@ -1,0 +1,139 @@
+"""The model zoo: registry, cards, checked weights (bundled, local file, URL)."""
+
+import dataclasses
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+from pixelrnn_keras import zoo
+from pixelrnn_keras.evaluation import evaluate_nll
+from pixelrnn_keras.zoo import registry
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+REQUIRED = ["mnist_pixelcnn", "mnist_row", "mnist_diag", "cifar10_pixelcnn_paper", "cifar10_row_paper", "cifar10_diag_paper"]
+
+
+def test_list_models_and_patterns():
+    names = zoo.list_models()
+    assert set(REQUIRED) <= set(names)
+    assert names == sorted(names)
+    assert zoo.list_models("mnist_*") == [n for n in names if n.startswith("mnist_")]
+    assert zoo.list_models("nothing*") == []
+
+
+def test_unknown_name_lists_names_and_closest_match():
+    with pytest.raises(ValueError, match=r"Did you mean 'mnist_diag'\?") as err:
+        zoo.load("mnist_dig")
+    assert "cifar10_diag_paper" in str(err.value)
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_every_card_is_complete(name):
+    card = zoo.get_card(name)
+    assert card.summary and card.notes and card.training["command"].startswith(f"pixelrnn train {name}")
+    assert card.data["license"] and card.data["eval_split"]
+    model = zoo.load(name, weights=None)
+    assert model.count_params() == card.params
+    assert (card.weights is None) == (card.metrics is None)
+
+
+@pytest.mark.parametrize("name", [n for n in REQUIRED if n.endswith("_paper")])
+def test_paper_sized_entries_say_they_have_no_weights(name):
+    card = zoo.get_card(name)
+    assert card.weights is None and "No pretrained weights" in card.notes
+    with pytest.raises(ValueError, match="no pretrained weights"):
+        zoo.load(name)
+
+
+@pytest.mark.parametrize("name", [n for n in zoo.list_models() if zoo.get_card(n).weights])
+def test_bundled_weights_reproduce_the_card(name):
+    """Weights load (sha256 checked) and the NLL of real images is that of the card, within noise."""
+    card = zoo.get_card(name)
+    model = zoo.load(name)
+    if card.data["name"] == "binarized_mnist":
+        images = np.load(os.path.join(DATA, "binarized_mnist_small.npz"))["valid"][:200, ..., None]
+    else:
+        images = np.load(os.path.join(DATA, "cifar10_small.npz"))["x_train"][:100]
+    result = evaluate_nll(model, images)
+    per_image = -np.asarray(model.log_prob(images))
+    noise = 4 * per_image.std() / np.sqrt(len(images))  # 4 standard errors of the mean
+    assert abs(result["nats"] - card.metrics["nats"]) < noise + 0.02 * card.metrics["nats"]
+
+
+@pytest.fixture
+def fake_entry(tmp_path, monkeypatch):
+    """A small zoo entry whose weights are a fresh model's, written to tmp_path."""
+    base = zoo.get_card("mnist_pixelcnn")
+    config = {**base.config, "num_layers": 1, "hidden": 4, "head_units": 8}
+    model = zoo.load("mnist_pixelcnn", weights=None).__class__(**config)
+    path = tmp_path / "fake.weights.h5"
+    model.save_weights(str(path))
+    card = dataclasses.replace(
+        base, name="fake", config=config, weights={"file": path.name, "sha256": registry.sha256_of(path)}
+    )
+    monkeypatch.setitem(registry._CARDS, "fake", card)
+    monkeypatch.setattr(type(card), "weights_path", property(lambda self: str(path)))
+    return card, model, path
+
+
+def test_pretrained_weights_load_and_match(fake_entry):
+    card, model, _ = fake_entry
+    loaded = zoo.load("fake")
+    images = np.random.default_rng(0).integers(0, 2, (2, 28, 28, 1))
+    np.testing.assert_array_equal(np.asarray(loaded(images)), np.asarray(model(images)))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "foreign"])
+def test_damaged_weights_are_refused(fake_entry, damage, tmp_path):
+    card, _, path = fake_entry
+    blob = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(blob[: len(blob) // 2])
+    elif damage == "flip":
+        path.write_bytes(blob[:-100] + bytes([blob[-100] ^ 1]) + blob[-99:])
+    else:
+        zoo.load("mnist_pixelcnn", weights=None).save_weights(str(path))
+    with pytest.raises(ValueError, match="sha256"):
+        zoo.load("fake")
+
+
+def test_local_file_of_another_model_is_refused_cleanly(fake_entry, tmp_path):
+    other = tmp_path / "other.weights.h5"
+    zoo.load("mnist_diag", weights=None).save_weights(str(other))
+    with pytest.raises(ValueError, match="could not load"):
+        zoo.load("fake", weights=str(other))
+
+
+def test_weights_from_a_url_go_through_the_keras_cache(fake_entry, tmp_path):
+    card, model, path = fake_entry
+    loaded = zoo.load("fake", weights=pathlib.Path(path).as_uri(), cache_dir=str(tmp_path / "keras_home"))
+    images = np.zeros((1, 28, 28, 1), "int32")
+    np.testing.assert_array_equal(np.asarray(loaded(images)), np.asarray(model(images)))
+    cached = list((tmp_path / "keras_home").rglob("*.weights.h5"))
+    assert cached, "the download should land in the Keras cache"
+
+
+def test_url_with_wrong_content_is_refused(fake_entry, tmp_path):
+    card, _, _ = fake_entry
+    wrong = tmp_path / "wrong.weights.h5"
+    zoo.load("mnist_pixelcnn", weights=None).save_weights(str(wrong))
+    with pytest.raises(ValueError):
+        zoo.load("fake", weights=wrong.as_uri(), cache_dir=str(tmp_path / "keras_home"))
+
+
+def test_bad_weights_argument():
+    with pytest.raises(ValueError, match="weights must be"):
+        zoo.load("mnist_diag", weights="/no/such/file.weights.h5")
+
+
+def test_zoo_readme_is_rendered_from_the_cards():
+    import importlib.util
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location("render_cards", os.path.join(root, "zoo", "render_cards.py"))
+    render_cards = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render_cards)
+    with open(os.path.join(root, "zoo", "README.md")) as f:
+        assert f.read() == render_cards.render(), "zoo/README.md is stale: run python zoo/render_cards.py"
