@@ -56,6 +56,52 @@ def cmd_eval(args):
     )
 
 
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a {kind.__name__} > 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def cmd_sample(args):
+    from pixelrnn_keras.images import save_png, to_grid
+    from pixelrnn_keras.zoo import load
+
+    model = load(args.name, weights=args.weights or "pretrained")
+    print(f"sampling {args.num} images from {args.name} ...", file=sys.stderr)
+    images = model.sample(args.num, seed=args.seed, temperature=args.temperature)
+    save_png(to_grid(images, model.levels), args.out, scale=args.scale)
+    print(f"wrote {args.out}")
+
+
+def cmd_complete(args):
+    import numpy as np
+
+    from pixelrnn_keras import data
+    from pixelrnn_keras.images import save_png, to_grid
+    from pixelrnn_keras.zoo import get_card, load
+
+    model = load(args.name, weights=args.weights or "pretrained")
+    card = get_card(args.name)
+    if not os.path.exists(args.data):
+        raise UsageError(f"--data: no such file {args.data!r}")
+    images = data.load(args.data, split=args.split)[: args.num]
+    if images.shape[1:] != model.image_shape:
+        raise UsageError(f"--data: images of shape {images.shape[1:]} do not fit {card.name} {model.image_shape}")
+    known = np.zeros(images.shape, bool)
+    known[:, : model.image_shape[0] // 2] = True  # the top half is kept, the bottom half sampled
+    completed = np.asarray(model.complete(images, known, seed=args.seed, temperature=args.temperature))
+    shown = np.concatenate([np.where(known, images, 0), completed, images])
+    save_png(to_grid(shown, model.levels, columns=len(images)), args.out, scale=args.scale)
+    print(f"wrote {args.out} (rows: top halves, completions, originals)")
+
+
 def cmd_zoo_list(args):
     from pixelrnn_keras.zoo import get_card, list_models
 
@@ -83,6 +129,28 @@ def build_parser():
     train.add_argument("--epochs", type=int)
     train.add_argument("--steps-per-epoch", type=int)
     train.set_defaults(run=cmd_train)
+
+    sample = commands.add_parser("sample", help="a PNG grid of samples from a zoo model")
+    sample.add_argument("name")
+    sample.add_argument("--num", type=_positive(int), default=16)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--temperature", type=_positive(float), default=1.0)
+    sample.add_argument("--weights", help="a .weights.h5 file instead of the bundled weights")
+    sample.add_argument("--scale", type=_positive(int), default=4, help="enlarge the PNG this many times")
+    sample.add_argument("--out", default="samples.png")
+    sample.set_defaults(run=cmd_sample)
+
+    complete = commands.add_parser("complete", help="complete the bottom halves of images (PNG grid)")
+    complete.add_argument("name")
+    complete.add_argument("--data", required=True, help=".npz file or image folder with images of the model's shape")
+    complete.add_argument("--split", help="array / subfolder to read (e.g. valid)")
+    complete.add_argument("--num", type=_positive(int), default=8)
+    complete.add_argument("--seed", type=int, default=0)
+    complete.add_argument("--temperature", type=_positive(float), default=1.0)
+    complete.add_argument("--weights")
+    complete.add_argument("--scale", type=_positive(int), default=4)
+    complete.add_argument("--out", default="completions.png")
+    complete.set_defaults(run=cmd_complete)
 
     evaluate = commands.add_parser("eval", help="NLL of a zoo model in nats/image and bits/dim")
     evaluate.add_argument("name")

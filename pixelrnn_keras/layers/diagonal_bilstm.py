@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from pixelrnn_keras.layers.incremental import read_at, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.recurrence import Recurrence
@@ -16,6 +17,36 @@ def shift_down(x, axis=1):
     end = [slice(None)] * len(x.shape)
     end[axis] = slice(None, -1)
     return tf.pad(x, paddings)[tuple(end)]
+
+
+# The layout work around the scan (mirror, skew, transposes and their gradients) took a third
+# of the layer's time op by op; compiled, it is 5x cheaper.
+
+
+@tf.function(jit_compile=True, autograph=False)
+def _to_columns(left, right):
+    """Input gates (B, H, W, 4u) of each direction -> skewed columns (T, B, H, 8u) and valid (T, 1, H, 1).
+
+    The right-to-left direction runs on the mirrored map. valid[t, i] says whether skewed
+    column t of row i holds a pixel of the image; states elsewhere are held at zero.
+    """
+    gates = tf.concat([left, tf.reverse(right, axis=[2])], axis=-1)
+    columns = tf.transpose(skew(gates), [2, 0, 1, 3])
+    # Dynamic shapes: the function may be traced with unknown sizes; XLA sees constants.
+    steps, height, width = tf.shape(columns)[0], tf.shape(columns)[2], tf.shape(left)[2]
+    offset = tf.range(steps)[:, None] - tf.range(height)[None, :]
+    valid = tf.cast((offset >= 0) & (offset < width), gates.dtype)[:, None, :, None]
+    return columns, valid
+
+
+@tf.function(jit_compile=True, autograph=False)
+def _from_columns(hidden):
+    """Hidden states (T, B, H, 2u) of both directions -> the layer output (B, H, W, u)."""
+    units = hidden.shape[3] // 2
+    steps, height = tf.shape(hidden)[0], tf.shape(hidden)[2]
+    hidden = unskew(tf.transpose(hidden, [1, 2, 0, 3]), steps - height + 1)
+    left, right = hidden[..., :units], tf.reverse(hidden[..., units:], axis=[2])
+    return left + shift_down(right)
 
 
 @keras.saving.register_keras_serializable(package="pixelrnn_keras")
@@ -59,6 +90,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
             output_blocks=4,
             kernel_initializer=self.kernel_initializer,
             name="left_input_to_state",
+            dtype=self.dtype_policy,
         )
         self._recurrence = Recurrence(self.column_step)
 
@@ -120,26 +152,71 @@ class DiagonalBiLSTM(keras.layers.Layer):
             raise ValueError("row_context must be given on every call if and only if it was given when building")
         u = self.units
         left, right = self.input_gates(inputs, row_context)
-        # The right-to-left direction runs on the mirrored map.
-        gates = tf.concat([left, tf.reverse(right, axis=[2])], axis=-1)  # (B, H, W, 8u)
-        width = inputs.shape[2] if inputs.shape[2] is not None else tf.shape(inputs)[2]
+        columns, valid = _to_columns(left, right)
         shape = tf.shape(inputs)
-        batch, height = shape[0], shape[1]
-        columns = tf.transpose(skew(gates), [2, 0, 1, 3])  # (T, B, H, 8u)
-        steps = tf.shape(columns)[0]
-        # valid[t, i]: skewed column t of row i holds a pixel of the image; states elsewhere stay zero.
-        offset = tf.range(steps)[:, None] - tf.range(height)[None, :]
-        valid = tf.cast((offset >= 0) & (offset < width), gates.dtype)[:, None, :, None]
-        kernel = self.fused_state_kernel(gates.dtype)
-        zeros = tf.zeros([batch, height, 2 * u], dtype=gates.dtype)
-        hidden = self._recurrence((columns, valid), (zeros, zeros), (kernel,))
-        hidden = unskew(tf.transpose(hidden, [1, 2, 0, 3]), width)  # (B, H, W, 2u)
-        left, right = hidden[..., :u], tf.reverse(hidden[..., u:], axis=[2])
-        out = left + shift_down(right)
+        zeros = tf.zeros([shape[0], shape[1], 2 * u], dtype=columns.dtype)
+        hidden = self._recurrence((columns, valid), (zeros, zeros), (self.fused_state_kernel(columns.dtype),))
+        out = _from_columns(hidden)
         return tf.ensure_shape(out, [*inputs.shape[:3], u])
 
     def compute_output_shape(self, inputs_shape, row_context_shape=None):
         return (*inputs_shape[:-1], self.units)
+
+    # One pixel at a time (see layers/incremental.py). The left-to-right state advances with
+    # every pixel; the right-to-left one runs over each row once it is complete (`end_row`),
+    # which is all that the next row's outputs need.
+
+    def init_cache(self, batch, height, width, dtype):
+        """(weights, left input-to-state cache, state) for `step`.
+
+        weights: the left-to-right and right-to-left state-to-state kernels, (2u, 4u) each, with
+        rows [h(i - 1, j), h(i, j -/+ 1)] (see `fused_state_kernel`), and the forget-gate offset (4u,).
+        state: left-to-right hidden of the row above, already of row i left of (i, j), (batch, width, u);
+        left-to-right hidden and cell at (i, j - 1), (batch, u) each; inputs of the current row,
+        (batch, width, in_features); right-to-left hidden of the row above, (batch, width, u).
+        """
+        kernel = tf.cast(self.state_to_state, dtype)
+        weights = (kernel[0], kernel[1], forget_bias(self.units, dtype))
+        row = tf.zeros([batch, width, self.units], dtype)
+        pixel = tf.zeros([batch, self.units], dtype)
+        inputs = tf.zeros([batch, width, self._inputs_shape[-1]], dtype)
+        input_cache = self.left_input_to_state.init_cache(batch, height, width, dtype)
+        return weights, input_cache, (row, pixel, pixel, inputs, row)
+
+    def step(self, cache, inputs, i, j):
+        """Output at pixel (i, j), (batch, u), from its inputs (batch, in_features)."""
+        weights, input_cache, (hidden_above, hidden_left, cell_left, row_inputs, right_above) = cache
+        left_kernel, _, bias = weights
+        gates, input_cache = self.left_input_to_state.step(input_cache, inputs, i, j)
+        pair = tf.concat([read_at(hidden_above, j), hidden_left], axis=-1)
+        hidden, cell = lstm_update(gates + bias + tf.matmul(pair, left_kernel), cell_left)
+        # The right-to-left hidden state enters shifted down one row.
+        outputs = hidden + read_at(right_above, j)
+        state = write_at(hidden_above, hidden, j), hidden, cell, write_at(row_inputs, inputs, j), right_above
+        return outputs, (weights, input_cache, state)
+
+    def end_row(self, cache, i, row_context=None):
+        """Runs the right-to-left direction over the complete row i.
+
+        Args:
+            row_context: (batch, width, context_features), row i of the `row_context` map.
+        """
+        weights, input_cache, (hidden_above, hidden_left, _, row_inputs, right_above) = cache
+        _, right_kernel, _ = weights
+        context = None if row_context is None else row_context[:, None]
+        _, gates = self.input_gates(row_inputs[:, None], context)  # (batch, 1, width, 4u), bias included
+
+        def right_step(state, column):
+            hidden, cell = state
+            gates, above = column
+            return lstm_update(gates + tf.matmul(tf.concat([above, hidden], axis=-1), right_kernel), cell)
+
+        # Scan from the last column to the first, over (width, batch, ...) slices.
+        columns = tuple(tf.reverse(tf.transpose(x, [1, 0, 2]), [0]) for x in (gates[:, 0], right_above))
+        zeros = tf.zeros_like(hidden_left)
+        hidden, _ = tf.scan(right_step, columns, initializer=(zeros, zeros))
+        right_row = tf.transpose(tf.reverse(hidden, [0]), [1, 0, 2])
+        return weights, input_cache, (hidden_above, zeros, zeros, row_inputs, right_row)
 
     def get_config(self):
         config = super().get_config()

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from pixelrnn_keras.layers.incremental import read_window, write_at
 from pixelrnn_keras.layers.masks import causal_mask, check_mask_type
 
 
@@ -101,6 +102,57 @@ class MaskedConv2D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
+
+    # One pixel at a time (see layers/incremental.py).
+
+    def init_cache(self, batch, height, width, dtype):
+        """(weights, state) for `step`.
+
+        weights: (centre tap (in_features, filters), bias (filters,)) and, unless the kernel is
+        1x1, the taps of the rows above and of the centre row ((kh // 2 + 1) * kw * in_features, filters).
+        state: () for a 1x1 kernel, else (the inputs seen so far, zero-padded so that every window
+        is in range, (batch, height + kh // 2, width + kw - 1, in_features); the last pixel's inputs,
+        not yet in the buffer, (batch, in_features); that pixel's (row, column), int32 (2,)).
+        """
+        kh, kw = self.kernel_size
+        kernel = tf.cast(self.masked_kernel(), dtype)
+        bias = tf.cast(self.bias, dtype) if self.use_bias else tf.zeros([self.filters], dtype)
+        weights = (kernel[kh // 2, kw // 2], bias)
+        if self.kernel_size == (1, 1):
+            return weights, ()
+        in_features = kernel.shape[2]
+        taps = tf.reshape(kernel[: kh // 2 + 1], [-1, self.filters])
+        buffer = tf.zeros([batch, height + kh // 2, width + kw - 1, in_features], dtype)
+        return (*weights, taps), (buffer, tf.zeros([batch, in_features], dtype), tf.zeros([2], tf.int32))
+
+    def step(self, cache, inputs, i, j):
+        """Outputs at pixel (i, j), (batch, filters), from its inputs (batch, in_features) and the cache.
+
+        Returns (outputs, cache with `inputs` recorded at (i, j)).
+        """
+        weights, state = cache
+        outputs = tf.matmul(inputs, weights[0]) + weights[1]
+        if not state:
+            return outputs, cache
+        # The last pixel's inputs enter the buffer only now, before it is read: a write that the
+        # read depends on lets XLA update the buffer in place instead of copying it per pixel.
+        buffer, last_inputs, last = state
+        kh, kw = self.kernel_size
+        buffer = write_at(buffer, last_inputs, last[0] + kh // 2, last[1] + kw // 2)
+        # Rows below the centre are masked out, and (i, j) and the pixels right of it are still
+        # zero in the buffer: `inputs` stand in for the centre tap, so that the window's product
+        # is the same for every colour channel's call at this pixel.
+        window = read_window(buffer, [i, j], [kh // 2 + 1, kw])
+        outputs = outputs + tf.matmul(tf.reshape(window, [-1, weights[2].shape[0]]), weights[2])
+        return outputs, (weights, (buffer, inputs, tf.stack([i, j])))
+
+    def write(self, cache, inputs, i, j):
+        """The cache after `step` at (i, j), with `inputs` (batch, in_features) as that pixel's final inputs."""
+        weights, state = cache
+        if not state:
+            return cache
+        buffer, _, position = state
+        return weights, (buffer, inputs, position)
 
     def get_config(self):
         config = super().get_config()

@@ -30,7 +30,9 @@ class Recurrence:
 
         @tf.custom_gradient
         def run(*flat):
-            elems, initial_state, params = _split(flat, sizes)
+            # Cut the inputs off any tape: the compiled loop must not be differentiated
+            # itself (its TensorLists cannot leave XLA); `grad` below is its gradient.
+            elems, initial_state, params = _split([tf.stop_gradient(t) for t in flat], sizes)
             states = self._forward(elems, initial_state, params)
 
             def grad(d_outputs):

@@ -40,13 +40,13 @@ class ResidualBlock(keras.layers.Layer):
         self.kernel_size = int(kernel_size)
         groups = self.color_groups
         if arch == "pixelcnn":
-            self.reduce = MaskedConv2D(self.hidden, 1, "B", groups, name="reduce")
-            self.core = MaskedConv2D(self.hidden, self.kernel_size, "B", groups, name="conv")
+            self.reduce = MaskedConv2D(self.hidden, 1, "B", groups, name="reduce", dtype=self.dtype_policy)
+            self.core = MaskedConv2D(self.hidden, self.kernel_size, "B", groups, name="conv", dtype=self.dtype_policy)
         elif arch == "row_lstm":
-            self.core = RowLSTM(self.hidden, self.kernel_size, groups, name="row_lstm")
+            self.core = RowLSTM(self.hidden, self.kernel_size, groups, name="row_lstm", dtype=self.dtype_policy)
         else:
-            self.core = DiagonalBiLSTM(self.hidden, groups, name="diagonal_bilstm")
-        self.expand = MaskedConv2D(2 * self.hidden, 1, "B", groups, name="expand")
+            self.core = DiagonalBiLSTM(self.hidden, groups, name="diagonal_bilstm", dtype=self.dtype_policy)
+        self.expand = MaskedConv2D(2 * self.hidden, 1, "B", groups, name="expand", dtype=self.dtype_policy)
 
     def build(self, inputs_shape, row_context_shape=None):
         inner_shape = (*inputs_shape[:-1], self.hidden)
@@ -70,6 +70,39 @@ class ResidualBlock(keras.layers.Layer):
 
     def compute_output_shape(self, inputs_shape, row_context_shape=None):
         return inputs_shape
+
+    # One pixel at a time (see layers/incremental.py).
+
+    def _step_layers(self):
+        return (self.reduce, self.core, self.expand) if self.arch == "pixelcnn" else (self.core, self.expand)
+
+    def init_cache(self, batch, height, width, dtype):
+        """One cache per inner layer, in the order reduce (pixelcnn only), core, expand."""
+        return tuple(layer.init_cache(batch, height, width, dtype) for layer in self._step_layers())
+
+    def step(self, cache, inputs, i, j):
+        """Outputs at pixel (i, j), (batch, 2 * hidden), from its inputs (batch, 2 * hidden)."""
+        if self.arch == "pixelcnn":
+            reduce_cache, core_cache, expand_cache = cache
+            inner, reduce_cache = self.reduce.step(reduce_cache, tf.nn.relu(inputs), i, j)
+            inner, core_cache = self.core.step(core_cache, tf.nn.relu(inner), i, j)
+            inner = tf.nn.relu(inner)
+            inner_caches = (reduce_cache, core_cache)
+        else:
+            core_cache, expand_cache = cache
+            inner, core_cache = self.core.step(core_cache, inputs, i, j)
+            inner_caches = (core_cache,)
+        outputs, expand_cache = self.expand.step(expand_cache, inner, i, j)
+        return inputs + outputs, (*inner_caches, expand_cache)
+
+    def end_row(self, cache, i, row_context=None):
+        """Row i is complete; `row_context` (batch, width, context_features) only for "diagonal_bilstm"."""
+        if self.arch == "pixelcnn":
+            return cache
+        core_cache, expand_cache = cache
+        if self.arch == "row_lstm":
+            return self.core.end_row(core_cache, i), expand_cache
+        return self.core.end_row(core_cache, i, row_context), expand_cache
 
     def get_config(self):
         config = super().get_config()

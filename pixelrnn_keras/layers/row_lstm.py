@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from pixelrnn_keras.layers.incremental import read_at, read_window, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.recurrence import Recurrence
@@ -44,6 +45,7 @@ class RowLSTM(keras.layers.Layer):
             output_blocks=4,
             kernel_initializer=self.kernel_initializer,
             name="input_to_state",
+            dtype=self.dtype_policy,
         )
         self._recurrence = Recurrence(self.row_step)
 
@@ -79,6 +81,37 @@ class RowLSTM(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
+
+    # One pixel at a time (see layers/incremental.py).
+
+    def init_cache(self, batch, height, width, dtype):
+        """(weights, input-to-state cache, state) for `step`.
+
+        weights: (state-to-state kernel (k * u, 4u), forget-gate offset (4u,)).
+        state: hidden of the row above zero-padded to (batch, width + k - 1, u), its cell
+        (batch, width, u), and the same two for the current row.
+        """
+        weights = (tf.cast(self.state_to_state, dtype), forget_bias(self.units, dtype))
+        hidden = tf.zeros([batch, width + self.kernel_size - 1, self.units], dtype)
+        cell = tf.zeros([batch, width, self.units], dtype)
+        return weights, self.input_to_state.init_cache(batch, height, width, dtype), (hidden, cell, hidden, cell)
+
+    def step(self, cache, inputs, i, j):
+        """Hidden state at pixel (i, j), (batch, u), from its inputs (batch, in_features); see `row_step`."""
+        (kernel, bias), input_cache, (hidden_above, cell_above, hidden_row, cell_row) = cache
+        gates, input_cache = self.input_to_state.step(input_cache, inputs, i, j)
+        # Padded columns j .. j + k - 1 are the image's j - k//2 .. j + k//2.
+        taps = read_window(hidden_above, [j], [self.kernel_size])
+        recurrent = tf.matmul(tf.reshape(taps, [-1, self.kernel_size * self.units]), kernel)
+        hidden, cell = lstm_update(gates + bias + recurrent, read_at(cell_above, j))
+        hidden_row = write_at(hidden_row, hidden, j + self.kernel_size // 2)
+        cell_row = write_at(cell_row, cell, j)
+        return hidden, ((kernel, bias), input_cache, (hidden_above, cell_above, hidden_row, cell_row))
+
+    def end_row(self, cache, i):
+        """Row i is complete: it becomes the row above."""
+        weights, input_cache, (_, _, hidden_row, cell_row) = cache
+        return weights, input_cache, (hidden_row, cell_row, hidden_row, cell_row)
 
     def get_config(self):
         config = super().get_config()

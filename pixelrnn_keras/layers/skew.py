@@ -27,7 +27,8 @@ def unskew(x, width):
     flat = tf.pad(flat, [[0, 0], [0, height], [0, 0]])
     rows = tf.reshape(flat, [batch, height, skewed_width + 1, features])
     out = rows[:, :, :width]
-    return tf.ensure_shape(out, [x.shape[0], x.shape[1], width, x.shape[3]])
+    static_width = width if isinstance(width, int) else None
+    return tf.ensure_shape(out, [x.shape[0], x.shape[1], static_width, x.shape[3]])
 
 
 def _skewed_static_shape(shape):

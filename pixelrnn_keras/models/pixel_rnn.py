@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pixelrnn_keras import sampling
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.residual import ResidualBlock, check_arch
 from pixelrnn_keras.models.inputs import check_images
@@ -82,18 +83,19 @@ class PixelRNN(keras.Model):
 
         groups = self.channels
         width = 2 * self.hidden
-        self.input_conv = MaskedConv2D(width, self.first_kernel_size, "A", groups, name="input_conv")
+        dtype = self.dtype_policy
+        self.input_conv = MaskedConv2D(width, self.first_kernel_size, "A", groups, name="input_conv", dtype=dtype)
         self.blocks = [
-            ResidualBlock(self.arch, self.hidden, groups, self.kernel_size, name=f"block_{i}")
+            ResidualBlock(self.arch, self.hidden, groups, self.kernel_size, name=f"block_{i}", dtype=dtype)
             for i in range(self.num_layers)
         ]
         self.skips = (
-            [MaskedConv2D(width, 1, "B", groups, name=f"skip_{i}") for i in range(self.num_layers)]
+            [MaskedConv2D(width, 1, "B", groups, name=f"skip_{i}", dtype=dtype) for i in range(self.num_layers)]
             if self.skip_connections
             else []
         )
-        self.head_hidden = MaskedConv2D(self.head_units, 1, "B", groups, name="head_hidden")
-        self.head_logits = MaskedConv2D(groups * self.levels, 1, "B", groups, name="head_logits")
+        self.head_hidden = MaskedConv2D(self.head_units, 1, "B", groups, name="head_hidden", dtype=dtype)
+        self.head_logits = MaskedConv2D(groups * self.levels, 1, "B", groups, name="head_logits", dtype=dtype)
         self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
         self.build((None, *self.image_shape))
 
@@ -153,6 +155,77 @@ class PixelRNN(keras.Model):
     def nats_to_bits_per_dim(self, nats):
         return nats / (self.num_dims * math.log(2.0))
 
+    # Sampling (the samplers live in pixelrnn_keras.sampling).
+
+    def sample(self, num, seed=None, temperature=1.0, method="cached"):
+        """(num, H, W, C) int32 images drawn from the model; see `pixelrnn_keras.sampling.sample`."""
+        return sampling.sample(self, num, seed=seed, temperature=temperature, method=method)
+
+    def complete(self, images, known, seed=None, temperature=1.0, method="cached"):
+        """`images` with the sub-pixels where `known` is False drawn from the model, in order;
+        see `pixelrnn_keras.sampling.complete`."""
+        return sampling.complete(self, images, known, seed=seed, temperature=temperature, method=method)
+
+    # One pixel at a time, in raster order, for the cached sampler (see layers/incremental.py):
+    # per pixel, `step` once per colour channel from the same cache, then `end_pixel` on the cache
+    # of the last call; `end_row` after the last pixel of each row.
+
+    def init_cache(self, batch):
+        """Every layer's cache before the first pixel: (input_conv, blocks, skips, head_hidden, head_logits)."""
+        height, width, _ = self.image_shape
+        dtype = self.compute_dtype
+
+        def init(layer):
+            return layer.init_cache(batch, height, width, dtype)
+
+        return (
+            init(self.input_conv),
+            tuple(init(block) for block in self.blocks),
+            tuple(init(skip) for skip in self.skips),
+            init(self.head_hidden),
+            init(self.head_logits),
+        )
+
+    def step(self, cache, pixel, i, j):
+        """Logits at pixel (i, j), (batch, C, levels), and the cache advanced past it.
+
+        `pixel` (batch, C) int32 holds the pixel's known channels; the logits of channel c
+        depend only on channels < c, so the others may hold anything.
+        """
+        conv_cache, block_caches, skip_caches, hidden_cache, logits_cache = cache
+        x = scale_images(pixel, self.levels, self.compute_dtype)
+        stream, conv_cache = self.input_conv.step(conv_cache, x, i, j)
+        skipped = stream
+        block_caches, skip_caches = list(block_caches), list(skip_caches)
+        for k, block in enumerate(self.blocks):
+            stream, block_caches[k] = block.step(block_caches[k], stream, i, j)
+            if self.skips:
+                skip, skip_caches[k] = self.skips[k].step(skip_caches[k], stream, i, j)
+                skipped = skipped + skip
+        head_in = skipped if self.skips else stream
+        hidden, hidden_cache = self.head_hidden.step(hidden_cache, tf.nn.relu(head_in), i, j)
+        logits, logits_cache = self.head_logits.step(logits_cache, tf.nn.relu(hidden), i, j)
+        cache = conv_cache, tuple(block_caches), tuple(skip_caches), hidden_cache, logits_cache
+        return tf.reshape(logits, [-1, self.channels, self.levels]), cache
+
+    def end_pixel(self, cache, pixel, i, j):
+        """Pixel (i, j) is complete with values `pixel` (batch, C) int32.
+
+        Every feature at (i, j) is already final after `step` for the last channel (no feature
+        of a pixel sees its last channel), except the image itself, recorded here.
+        """
+        conv_cache, *rest = cache
+        x = scale_images(pixel, self.levels, self.compute_dtype)
+        return self.input_conv.write(conv_cache, x, i, j), *rest
+
+    def end_row(self, cache, row, i):
+        """Row i is complete with values `row` (batch, W, C) int32."""
+        conv_cache, block_caches, *rest = cache
+        x = scale_images(row, self.levels, self.compute_dtype)
+        context = x if self.arch == "diagonal_bilstm" else None
+        block_caches = tuple(block.end_row(c, i, context) for block, c in zip(self.blocks, block_caches))
+        return conv_cache, block_caches, *rest
+
     # Training: the images are their own target.
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -168,7 +241,7 @@ class PixelRNN(keras.Model):
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         images = x[0] if isinstance(x, (tuple, list)) else x
         nll = -self.log_prob_from_logits(images, y_pred)
-        self.bits_per_dim_tracker.update_state(self.nats_to_bits_per_dim(nll))
+        self.bits_per_dim_tracker.update_state(self.nats_to_bits_per_dim(nll), sample_weight=sample_weight)
         return super().compute_metrics(x, y, y_pred, sample_weight)
 
     def get_config(self):

@@ -1,0 +1,152 @@
+"""Sampling speed: the naive reference loop vs. the cached one, side by side (issue #3).
+
+For each arch, at 28x28x1 (binary) and 32x32x3 (256 levels), with one model per case:
+
+- images/s of both samplers with XLA on and off, and the speed-up over the faster naive run;
+- the first call's time beyond a steady call (tracing and compilation), reported separately;
+- the cached sampler's time per pixel at a second, smaller image size: it should not grow
+  with the image (the work per image grows linearly with its pixels).
+
+The naive sampler costs one full forward pass per sub-pixel, far too long to run whole here
+(minutes per batch). It is timed on its own loop, completing images whose last N sub-pixels
+are unknown (the loop runs no pass where every image knows a sub-pixel), and extrapolated:
+per sub-pixel = (T(N unknown) - T(none unknown)) / N; whole image = T(none) + H*W*C * that.
+Such rows are marked "extrapolated".
+
+Run from the project root:  python bench/sample.py [--quick]
+"""
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from pixelrnn_keras import PixelRNN  # noqa: E402
+from pixelrnn_keras.sampling import generate, gumbel_noise  # noqa: E402
+
+CASES = [((28, 28, 1), 2), ((32, 32, 3), 256)]
+ARCHS = ["pixelcnn", "row_lstm", "diagonal_bilstm"]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 layers, 4 naive sub-pixels")
+    parser.add_argument("--archs", default=",".join(ARCHS))
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--layers", type=int, default=7)
+    parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--head-units", type=int, default=32)
+    parser.add_argument("--naive-subpixels", type=int, default=16, help="N, the sub-pixels the naive loop draws")
+    parser.add_argument("--repeats", type=int, default=2, help="steady calls per measurement (the fastest counts)")
+    args = parser.parse_args()
+    if args.quick:
+        args.layers, args.naive_subpixels = 2, 4
+    return args
+
+
+def timed(fn, repeats):
+    """(first call's extra time over a steady call, fastest steady call), in seconds."""
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    steady = min(_seconds(fn) for _ in range(repeats))
+    return max(first - steady, 0.0), steady
+
+
+def _seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def sampler(model, method, jit, known):
+    """A function that samples one batch, every sub-pixel unknown where `known` (batch, H, W, C) is False."""
+    gumbel = gumbel_noise(known.shape[0], model.image_shape, model.levels, seed=0)
+    values = tf.zeros(known.shape, tf.int32)
+    known = tf.constant(known)
+    return lambda: generate(model, gumbel, 1.0, values, known, method, jit)[0].numpy()
+
+
+def cached_sampler(model, jit, args):
+    return sampler(model, "cached", jit, np.zeros((args.batch, *model.image_shape), bool))
+
+
+def measure_cached(model, jit, args):
+    compile_s, steady = timed(cached_sampler(model, jit, args), args.repeats)
+    return compile_s, steady, False
+
+
+def measure_naive(model, jit, args):
+    """Extrapolated from the last `naive_subpixels` sub-pixels (see the module docstring)."""
+    known = np.ones((args.batch, model.num_dims), bool)
+    known[:, -args.naive_subpixels :] = False
+    known = known.reshape(args.batch, *model.image_shape)
+    compile_s, partial = timed(sampler(model, "naive", jit, known), args.repeats)
+    _, overhead = timed(sampler(model, "naive", jit, np.ones_like(known)), args.repeats)
+    per_sub_pixel = max(partial - overhead, 0.0) / args.naive_subpixels
+    return compile_s, overhead + per_sub_pixel * model.num_dims, True
+
+
+def build(arch, shape, levels, args):
+    return PixelRNN(
+        arch, shape, levels=levels, num_layers=args.layers, hidden=args.hidden, head_units=args.head_units
+    )
+
+
+def main():
+    args = parse_args()
+    tf.get_logger().setLevel("ERROR")  # one model per case: tf.function's retracing warnings are expected
+    archs = args.archs.split(",")
+    print(
+        f"models: {args.layers} layers, hidden {args.hidden}, head {args.head_units}; batch {args.batch}; "
+        f"naive extrapolated from its last {args.naive_subpixels} sub-pixels; fastest of {args.repeats} calls; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    header = (
+        f"{'arch':<16} {'image':<8} {'sampler':<7} {'XLA':<4} {'compile s':>9} {'s/batch':>9} {'images/s':>9} "
+        f"{'x best naive':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    full_size = {}  # (arch, shape) -> the cached sampler (XLA) of the table's model, for the second part
+    for shape, levels in CASES:
+        image = "x".join(map(str, shape))
+        for arch in archs:
+            model = build(arch, shape, levels, args)
+            rows = {}
+            for method, measure in (("naive", measure_naive), ("cached", measure_cached)):
+                for jit in (True, False):
+                    rows[method, jit] = measure(model, jit, args)
+            full_size[arch, shape] = cached_sampler(model, True, args)
+            best_naive = min(rows["naive", True][1], rows["naive", False][1])
+            for (method, jit), (compile_s, seconds, extrapolated) in rows.items():
+                note = "  extrapolated" if extrapolated else ""
+                print(
+                    f"{arch:<16} {image:<8} {method:<7} {'on' if jit else 'off':<4} {compile_s:>9.1f} "
+                    f"{seconds:>9.3f} {args.batch / seconds:>9.2f} {best_naive / seconds:>11.1f}x{note}"
+                )
+    print()
+    print("cached sampler (XLA), time per pixel at two image sizes of one model config (calls interleaved):")
+    print("the work per image is linear in its pixels if the ratio is ~1")
+    for shape, levels in CASES:
+        small = (shape[0] // 2, shape[1] // 2, shape[2])
+        for arch in archs:
+            runs = {small: cached_sampler(build(arch, small, levels, args), True, args), shape: full_size[arch, shape]}
+            runs[small]()  # compile
+            seconds = {size: [] for size in runs}
+            for _ in range(args.repeats + 1):
+                for size, run in runs.items():
+                    seconds[size].append(_seconds(run))
+            per_pixel = [min(seconds[size]) / (size[0] * size[1]) * 1e6 for size in (small, shape)]
+            print(
+                f"{arch:<16} {'x'.join(map(str, small)):>8}: {per_pixel[0]:7.1f} us/pixel  "
+                f"{'x'.join(map(str, shape)):>8}: {per_pixel[1]:7.1f} us/pixel  ratio {per_pixel[1] / per_pixel[0]:.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,586 @@
+#!/usr/bin/env python
+"""Training and log_prob throughput of PixelCNN, Row LSTM and Diagonal BiLSTM, with the
+achieved GFLOP/s as a fraction of this machine's fp32 GEMM peak measured in the same run.
+
+For every arch at 28x28x1 (2 levels) and 32x32x3 (256 levels), all with the same depth
+(--layers), h (--hidden) and head (--head), it times `model.train_on_batch` and
+`model.log_prob` in steady state. All measurements, the GEMM peak included, are taken round
+robin over the configs for several rounds and reduced to medians (the peak: best of), so that
+noise from other processes on the machine hits every config alike. Compare ratios, not
+absolute figures, across runs.
+
+FLOPs are counted analytically from the model config (one multiply-add = 2 FLOPs), for the
+useful computation on the H x W image only:
+  - every masked convolution at the cost of its full dense kernel (masked taps ARE counted);
+  - 1x1 convolutions, the head;
+  - Row LSTM: input-to-state (1 x k) and state-to-state (k x 1) per pixel;
+  - Diagonal BiLSTM: both directions' input-to-state 1x1 (right-to-left also reads the C
+    image channels) and state-to-state 2x1 per pixel, counted on H x W pixels, NOT on the
+    skewed H x (W + H - 1) map, and not the zero blocks of the fused block-diagonal kernel;
+  - not counted: biases, activations, LSTM gate arithmetic, softmax/loss, optimizer update.
+Training FLOPs = 3 x forward FLOPs; log_prob FLOPs = forward FLOPs.
+
+Usage:
+    python bench/train.py                 # full run (defaults below; several minutes on 2 cores)
+    python bench/train.py --quick         # smoke run, < 2 minutes (1 layer, batch 8, 2 rounds)
+    python bench/train.py --jit           # train step compiled with XLA (jit_compile=True)
+    python bench/train.py --jit both      # with and without XLA, side by side in one run
+    python bench/train.py --breakdown     # also time the pieces of one recurrent layer
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from pixelrnn_keras.layers.diagonal_bilstm import shift_down  # noqa: E402
+from pixelrnn_keras.layers.lstm import forget_bias, lstm_update  # noqa: E402
+from pixelrnn_keras.layers.skew import skew, unskew  # noqa: E402
+from pixelrnn_keras.models import PixelRNN  # noqa: E402
+
+ARCHS = ("pixelcnn", "row_lstm", "diagonal_bilstm")
+IMAGES = (((28, 28, 1), 2), ((32, 32, 3), 256))
+# Targets for the training step, as % of the fp32 GEMM peak, at h = 32.
+TARGETS = {"diagonal_bilstm": 25.0, "row_lstm": 30.0}
+
+
+# ---------------------------------------------------------------------------------------
+# Analytic FLOP counts (forward pass, per image). One multiply-add = 2 FLOPs.
+# ---------------------------------------------------------------------------------------
+
+
+def conv_flops(height, width, kh, kw, c_in, c_out):
+    """A (masked) kh x kw convolution, 'SAME', stride 1, at its full dense kernel cost."""
+    return 2 * height * width * kh * kw * c_in * c_out
+
+
+def pixelcnn_block_flops(height, width, h, k):
+    """1x1 (2h -> h), k x k mask-B (h -> h), 1x1 (h -> 2h)."""
+    return (
+        conv_flops(height, width, 1, 1, 2 * h, h)
+        + conv_flops(height, width, k, k, h, h)
+        + conv_flops(height, width, 1, 1, h, 2 * h)
+    )
+
+
+def row_lstm_block_flops(height, width, h, k):
+    """Input-to-state (1 x k, 2h -> 4h), state-to-state (k x 1 of h -> 4h) per pixel, 1x1 (h -> 2h)."""
+    input_to_state = conv_flops(height, width, 1, k, 2 * h, 4 * h)
+    state_to_state = conv_flops(height, width, 1, k, h, 4 * h)
+    return input_to_state + state_to_state + conv_flops(height, width, 1, 1, h, 2 * h)
+
+
+def diagonal_bilstm_block_flops(height, width, h, channels):
+    """Two directions; counted on the H x W pixels (not on the skewed H x (2W - 1) map).
+
+    Left-to-right input-to-state 1x1 (2h -> 4h); right-to-left 1x1 (2h + C -> 4h);
+    state-to-state 2x1 of h -> 4h per pixel for each direction; 1x1 (h -> 2h).
+    """
+    left = conv_flops(height, width, 1, 1, 2 * h, 4 * h)
+    right = conv_flops(height, width, 1, 1, 2 * h + channels, 4 * h)
+    state_to_state = 2 * conv_flops(height, width, 2, 1, h, 4 * h)
+    return left + right + state_to_state + conv_flops(height, width, 1, 1, h, 2 * h)
+
+
+def model_forward_flops(arch, image_shape, levels, num_layers, hidden, head_units, kernel_size=3,
+                        first_kernel_size=7, skip_connections=False):
+    """Useful forward FLOPs of one image through `PixelRNN(...)` with this config."""
+    height, width, channels = image_shape
+    h = hidden
+    total = conv_flops(height, width, first_kernel_size, first_kernel_size, channels, 2 * h)
+    if arch == "pixelcnn":
+        block = pixelcnn_block_flops(height, width, h, kernel_size)
+    elif arch == "row_lstm":
+        block = row_lstm_block_flops(height, width, h, kernel_size)
+    else:
+        block = diagonal_bilstm_block_flops(height, width, h, channels)
+    total += num_layers * block
+    if skip_connections:
+        total += num_layers * conv_flops(height, width, 1, 1, 2 * h, 2 * h)
+    total += conv_flops(height, width, 1, 1, 2 * h, head_units)
+    total += conv_flops(height, width, 1, 1, head_units, channels * levels)
+    return total
+
+
+def profiler_flops(model):
+    """Conv2D + MatMul FLOPs of one image as counted by TF's (v1) profiler, or None."""
+    try:
+        spec = tf.TensorSpec([1, *model.image_shape], tf.int32)
+        graph = tf.function(model.call, autograph=False).get_concrete_function(spec).graph
+        builder = tf.compat.v1.profiler.ProfileOptionBuilder
+        options = builder(builder.float_operation()).with_empty_output().build()
+        options["account_type_regexes"] = ["Conv2D", "MatMul"]
+        return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops
+    except Exception as error:  # optional check only
+        print(f"  (TF profiler check skipped: {type(error).__name__}: {error})")
+        return None
+
+
+# ---------------------------------------------------------------------------------------
+# Timing helpers
+# ---------------------------------------------------------------------------------------
+
+
+def timed(fn, reps):
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def round_robin(tasks, rounds, reps, log=None):
+    """tasks: {name: fn}. Runs `reps` timed calls of each task per round, rotating the start
+    of every round; returns {name: [seconds, ...]}."""
+    names = list(tasks)
+    samples = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name in order:
+            samples[name].extend(timed(tasks[name], reps))
+        if log:
+            log(f"  round {r + 1}/{rounds} done")
+    return samples
+
+
+class Gemm:
+    """fp32 square GEMM rate, tf.matmul and numpy (for reference)."""
+
+    def __init__(self, n, seed):
+        rng = np.random.default_rng(seed)
+        self.n = n
+        self.a_np = rng.standard_normal((n, n), dtype=np.float32)
+        self.b_np = rng.standard_normal((n, n), dtype=np.float32)
+        self.a, self.b = tf.constant(self.a_np), tf.constant(self.b_np)
+        self.flops = 2 * n**3
+
+    def tf(self):
+        tf.matmul(self.a, self.b)[0, 0].numpy()
+
+    def np(self):
+        self.a_np @ self.b_np
+
+
+# ---------------------------------------------------------------------------------------
+# Whole-model benchmark
+# ---------------------------------------------------------------------------------------
+
+
+class Config:
+    def __init__(self, arch, image_shape, levels, args, jit=False):
+        self.arch, self.image_shape, self.levels, self.jit = arch, image_shape, levels, jit
+        self.image = "x".join(map(str, image_shape))
+        self.name = f"{arch}@{self.image}{'+jit' if jit else ''}"
+        keras.utils.set_random_seed(args.seed)
+        self.model = PixelRNN(
+            arch, image_shape, levels=levels, num_layers=args.layers, hidden=args.hidden,
+            head_units=args.head, kernel_size=args.kernel,
+        )
+        self.model.compile(optimizer=keras.optimizers.Adam(1e-4), jit_compile=jit)
+        rng = np.random.default_rng(args.seed)
+        self.images = tf.constant(rng.integers(0, levels, (args.batch, *image_shape)), tf.int32)
+        self.batch = args.batch
+        self.forward_flops = model_forward_flops(
+            arch, image_shape, levels, args.layers, args.hidden, args.head, args.kernel
+        )
+        self.params = self.model.count_params()
+
+    def train(self):
+        self.model.train_on_batch(self.images)
+
+    def log_prob(self):
+        self.model.log_prob(self.images).numpy()  # (batch,): a tiny copy
+
+    def warm_up(self, warmup):
+        start = time.perf_counter()
+        self.train()
+        self.first_train_s = time.perf_counter() - start
+        start = time.perf_counter()
+        self.log_prob()
+        self.first_log_prob_s = time.perf_counter() - start
+        for _ in range(warmup):
+            self.train()
+            self.log_prob()
+
+
+def fmt_table(header, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda cells: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def run_models(args, log):
+    jits = {"off": [False], "on": [True], "both": [False, True]}[args.jit]
+    configs = [
+        Config(arch, shape, levels, args, jit)
+        for shape, levels in args.images for jit in jits for arch in args.archs
+    ]
+    for c in configs:
+        log(f"compiling + warm-up {c.name} ...")
+        c.warm_up(args.warmup)
+        log(f"  first train_on_batch {c.first_train_s:.1f}s, first log_prob {c.first_log_prob_s:.1f}s")
+
+    if args.check_flops:
+        for c in configs:
+            if c.arch == "pixelcnn":
+                counted = profiler_flops(c.model)
+                if counted is not None:
+                    agree = "agrees" if counted == c.forward_flops else "DIFFERS"
+                    print(f"FLOP check {c.name}: analytic {c.forward_flops / 1e6:.3f} MFLOP/img, "
+                          f"TF profiler (Conv2D+MatMul, batch 1) {counted / 1e6:.3f} MFLOP/img: {agree}")
+
+    gemm = Gemm(args.gemm_size, args.seed)
+    gemm.tf()
+    gemm.np()
+    tasks = {"gemm_tf": gemm.tf, "gemm_np": gemm.np}
+    for c in configs:
+        tasks[f"train {c.name}"] = c.train
+        tasks[f"log_prob {c.name}"] = c.log_prob
+    log(f"timing: {args.rounds} rounds x {args.reps} reps, round robin over {len(tasks)} tasks ...")
+    samples = round_robin(tasks, args.rounds, args.reps, log)
+
+    gemm_tf = [gemm.flops / t / 1e9 for t in samples["gemm_tf"]]
+    gemm_np = [gemm.flops / t / 1e9 for t in samples["gemm_np"]]
+    peak = max(gemm_tf)
+    print()
+    print(f"fp32 GEMM {args.gemm_size}^2, {len(gemm_tf)} samples: tf.matmul best {peak:.1f} GFLOP/s "
+          f"(median {statistics.median(gemm_tf):.1f}); numpy best {max(gemm_np):.1f} "
+          f"(median {statistics.median(gemm_np):.1f}). PEAK = tf.matmul best = {peak:.1f} GFLOP/s")
+    print()
+
+    rows, results = [], {}
+    for c in configs:
+        t_train = statistics.median(samples[f"train {c.name}"])
+        t_lp = statistics.median(samples[f"log_prob {c.name}"])
+        train_ips, lp_ips = c.batch / t_train, c.batch / t_lp
+        train_gflops = 3 * c.forward_flops * train_ips / 1e9
+        lp_gflops = c.forward_flops * lp_ips / 1e9
+        results[c.name] = dict(cfg=c, train_ips=train_ips, lp_ips=lp_ips, train_gflops=train_gflops, lp_gflops=lp_gflops)
+        target = TARGETS.get(c.arch)
+        pct = 100 * train_gflops / peak
+        status = "" if target is None else f">={target:.0f}% {'ok' if pct >= target else 'MISS'}"
+        rows.append([
+            c.arch, c.image, "yes" if c.jit else "no", f"{c.params:,}", f"{c.forward_flops / 1e6:.1f}",
+            f"{train_ips:.1f}", f"{lp_ips:.1f}", f"{train_gflops:.2f}", f"{pct:.1f}%",
+            f"{lp_gflops:.2f}", f"{100 * lp_gflops / peak:.1f}%", status, f"{c.first_train_s:.0f}",
+        ])
+    print(fmt_table(
+        ["arch", "image", "jit", "params", "fwd MFLOP/img", "train img/s", "log_prob img/s", "train GFLOP/s",
+         "train %peak", "lp GFLOP/s", "lp %peak", "target (train)", "1st step s"],
+        rows,
+    ))
+    print(f"(%peak is against the best-of GEMM; against the median GEMM of the same rounds, "
+          f"multiply by {peak / statistics.median(gemm_tf):.2f})")
+    print()
+    rows = []
+    for c in configs:
+        base = results.get(f"pixelcnn@{c.image}{'+jit' if c.jit else ''}")
+        if base is None:
+            continue
+        r = results[c.name]
+        rows.append([
+            c.arch, c.image, "yes" if c.jit else "no",
+            f"{c.forward_flops / base['cfg'].forward_flops:.2f}",
+            f"{r['train_ips'] / base['train_ips']:.3f}", f"{r['lp_ips'] / base['lp_ips']:.3f}",
+            f"{r['train_gflops'] / base['train_gflops']:.3f}", f"{r['lp_gflops'] / base['lp_gflops']:.3f}",
+        ])
+    if rows:
+        print("relative to PixelCNN at the same image (ratio of medians):")
+        print(fmt_table(["arch", "image", "jit", "FLOP/img", "train img/s", "log_prob img/s", "train GFLOP/s", "lp GFLOP/s"], rows))
+    spread = max(
+        (statistics.pstdev(v) / statistics.median(v), k) for k, v in samples.items() if len(v) > 1
+    ) if any(len(v) > 1 for v in samples.values()) else None
+    if spread:
+        print(f"\nnoise: largest stdev/median over samples {100 * spread[0]:.0f}% ({spread[1]})")
+    return configs, peak
+
+
+# ---------------------------------------------------------------------------------------
+# Breakdown of one recurrent layer (block_0's core) into pieces
+# ---------------------------------------------------------------------------------------
+
+
+def touch(x):
+    """Wait for `x` (a tensor or a nest of them) by reading one element: no host copy."""
+    for t in tf.nest.flatten(x):
+        tf.reshape(t, [-1])[0].numpy()
+
+
+def _step_gemm_tasks(T, m, k, n):
+    """A jit-compiled loop of T dependent matmuls (m, k) x (k, n), and one matmul of the same total size."""
+    a = tf.random.normal([T, m, k])
+    w = tf.random.normal([k, n]) * 0.05
+
+    @tf.function(jit_compile=True, autograph=False)
+    def loop(a, w):
+        return tf.scan(lambda c, x: tf.matmul(x + c[:, :k], w), a, initializer=tf.zeros([m, n]))
+
+    @tf.function(jit_compile=True, autograph=False)
+    def one(a, w):
+        return tf.matmul(tf.reshape(a, [T * m, k]), w)
+
+    return (lambda: touch(loop(a, w))), (lambda: touch(one(a, w))), 2 * T * m * k * n
+
+
+def _layer_tasks(core, inputs, ctx):
+    """Whole-layer forward and forward+backward (inputs and weights), in graph mode as in training."""
+    args = (inputs,) if ctx is None else (inputs, ctx)
+
+    @tf.function(autograph=False)
+    def layer_fwd():
+        return core(*args)
+
+    def fwd_bwd():
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            out = core(*args)
+        return tape.gradient(out, [inputs, *core.trainable_variables])
+
+    graph = tf.function(fwd_bwd, autograph=False)
+    xla = tf.function(fwd_bwd, autograph=False, jit_compile=True)
+    return (lambda: touch(layer_fwd())), (lambda: touch(graph())), (lambda: touch(xla()))
+
+
+def diagonal_pieces(core, batch, image_shape, hidden):
+    height, width, channels = image_shape
+    u = core.units
+    inputs = tf.random.normal([batch, height, width, 2 * hidden])
+    ctx = tf.random.uniform([batch, height, width, channels], -1.0, 1.0)
+
+    @tf.function(autograph=False)
+    def input_to_state():
+        return core.input_gates(inputs, ctx)
+
+    left, right = input_to_state()
+
+    def concat_reverse(left, right):
+        return tf.concat([left, tf.reverse(right, axis=[2])], axis=-1)
+
+    def to_columns(skewed):
+        return tf.transpose(skewed, [2, 0, 1, 3])
+
+    def layout_in(left, right):
+        columns = to_columns(skew(concat_reverse(left, right)))
+        offset = tf.range(tf.shape(columns)[0])[:, None] - tf.range(height)[None, :]
+        valid = tf.cast((offset >= 0) & (offset < width), columns.dtype)[:, None, :, None]
+        return columns, valid, core.fused_state_kernel(columns.dtype)
+
+    def layout_out(hidden):
+        hidden = unskew(tf.transpose(hidden, [1, 2, 0, 3]), width)
+        return hidden[..., :u] + shift_down(tf.reverse(hidden[..., u:], axis=[2]))
+
+    gates = concat_reverse(left, right)
+    skewed = skew(gates)
+    columns, valid, kernel = layout_in(left, right)
+    zeros = tf.zeros([batch, height, 2 * u])
+    rec = core._recurrence
+    elems, init, params = (columns, valid), (zeros, zeros), (kernel,)
+    states = rec._forward(elems, init, params)
+    d_out = tf.random.normal(states[0].shape)
+    d_layer = tf.random.normal([batch, height, width, u])
+
+    def layout_fwd_bwd(left, right):
+        # Everything the layer does around the scan, with its gradient (the scan replaced by a slice).
+        with tf.GradientTape() as tape:
+            tape.watch([left, right])
+            out = layout_out(layout_in(left, right)[0][..., : 2 * u])
+        return tape.gradient(out, [left, right], output_gradients=d_layer)
+
+    graph = lambda f: tf.function(f, autograph=False)  # noqa: E731
+    xla = lambda f: tf.function(f, autograph=False, jit_compile=True)  # noqa: E731
+    f_concat, f_skew, f_cols, f_out = graph(concat_reverse), graph(skew), graph(to_columns), graph(layout_out)
+    f_layout, f_layout_xla = graph(layout_fwd_bwd), xla(layout_fwd_bwd)
+
+    # Elementwise LSTM work of the scan alone (no matmul), same shapes as the recurrence.
+    @tf.function(jit_compile=True, autograph=False)
+    def gates_only(columns):
+        def step(state, col):
+            h, c = state
+            g = tf.reshape(col + tf.tile(h, [1, 1, 4]), [batch, height, 2, 4 * u])
+            h, c = lstm_update(g, tf.reshape(c, [batch, height, 2, u]))
+            return tf.reshape(h, [batch, height, 2 * u]), tf.reshape(c, [batch, height, 2 * u])
+        return tf.scan(step, columns, initializer=(zeros, zeros))[0]
+
+    layer_fwd, layer_fwd_bwd, layer_xla = _layer_tasks(core, inputs, ctx)
+    T = width + height - 1
+    loop, one, gemm_flops = _step_gemm_tasks(T, batch * height, 4 * u, 8 * u)
+    useful_s2s = batch * 2 * conv_flops(height, width, 2, 1, u, 4 * u)
+    useful_i2s = batch * (conv_flops(height, width, 1, 1, 2 * hidden, 4 * u)
+                          + conv_flops(height, width, 1, 1, 2 * hidden + channels, 4 * u))
+    tasks = {
+        "input-to-state, both directions (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s),
+        "concat + reverse (fwd)": (lambda: touch(f_concat(left, right)), 0, 0),
+        "skew: pad/reshape/slice (fwd)": (lambda: touch(f_skew(gates)), 0, 0),
+        "transpose to (T, B, H, 8u) (fwd)": (lambda: touch(f_cols(skewed)), 0, 0),
+        "recurrence forward scan (XLA)": (lambda: touch(rec._forward(elems, init, params)), useful_s2s, gemm_flops),
+        "recurrence backward scan (XLA)": (lambda: touch(rec._backward(elems, init, params, states, d_out)),
+                                           2 * useful_s2s, 3 * gemm_flops),
+        "unskew/reverse/shift_down (fwd)": (lambda: touch(f_out(states[0])), 0, 0),
+        "all layout around the scan, fwd+bwd": (lambda: touch(f_layout(left, right)), 0, 0),
+        "  all layout, fwd+bwd, jit_compile=True": (lambda: touch(f_layout_xla(left, right)), 0, 0),
+        "  scan of the LSTM gate math only (XLA)": (lambda: touch(gates_only(columns)), 0, 0),
+        f"  {T} step GEMMs ({batch * height}x{4 * u})x({4 * u}x{8 * u}) in a loop": (loop, gemm_flops, gemm_flops),
+        "  the same GEMM FLOPs as one matmul": (one, gemm_flops, gemm_flops),
+        "LAYER forward": (layer_fwd, useful_i2s + useful_s2s, None),
+        "LAYER forward+backward": (layer_fwd_bwd, 3 * (useful_i2s + useful_s2s), None),
+        "  LAYER forward+backward, jit_compile=True": (layer_xla, 3 * (useful_i2s + useful_s2s), None),
+    }
+    note = (f"skewed scan: {T} steps over B*H={batch * height} rows; the fused block-diagonal kernel "
+            f"({4 * u}x{8 * u}) executes {gemm_flops / useful_s2s:.2f}x the useful state-to-state FLOPs "
+            f"(x2 zero blocks, x{T / width:.2f} skew); backward = recompute + 2 VJP GEMMs = 3x")
+    return tasks, note
+
+
+def row_pieces(core, batch, image_shape, hidden):
+    height, width, _ = image_shape
+    u, k = core.units, core.kernel_size
+    inputs = tf.random.normal([batch, height, width, 2 * hidden])
+
+    @tf.function(autograph=False)
+    def input_to_state():
+        g = core.input_to_state(inputs)
+        return g + forget_bias(u, g.dtype)
+
+    gates = input_to_state()
+
+    @tf.function(autograph=False)
+    def transpose_in(g):
+        return tf.transpose(g, [1, 0, 2, 3])
+
+    rows = transpose_in(gates)
+    zeros = tf.zeros([batch, width, u])
+    rec = core._recurrence
+    elems, init, params = (rows,), (zeros, zeros), (tf.identity(core.state_to_state),)
+    states = rec._forward(elems, init, params)
+    d_out = tf.random.normal(states[0].shape)
+    layer_fwd, layer_fwd_bwd, layer_xla = _layer_tasks(core, inputs, None)
+    loop, one, gemm_flops = _step_gemm_tasks(height, batch * width, k * u, 4 * u)
+    useful_s2s = batch * conv_flops(height, width, 1, k, u, 4 * u)
+    useful_i2s = batch * conv_flops(height, width, 1, k, 2 * hidden, 4 * u)
+    tasks = {
+        f"input-to-state 1x{k} conv (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s),
+        "transpose (fwd)": (lambda: touch(transpose_in(gates)), 0, 0),
+        "recurrence forward scan (XLA)": (lambda: touch(rec._forward(elems, init, params)), useful_s2s, gemm_flops),
+        "recurrence backward scan (XLA)": (lambda: touch(rec._backward(elems, init, params, states, d_out)),
+                                           2 * useful_s2s, 3 * gemm_flops),
+        f"  {height} step GEMMs ({batch * width}x{k * u})x({k * u}x{4 * u}) in a loop": (loop, gemm_flops, gemm_flops),
+        "  the same GEMM FLOPs as one matmul": (one, gemm_flops, gemm_flops),
+        "LAYER forward": (layer_fwd, useful_i2s + useful_s2s, None),
+        "LAYER forward+backward": (layer_fwd_bwd, 3 * (useful_i2s + useful_s2s), None),
+        "  LAYER forward+backward, jit_compile=True": (layer_xla, 3 * (useful_i2s + useful_s2s), None),
+    }
+    note = (f"row scan: {height} steps over B*W={batch * width} rows; step kernel ({k * u}x{4 * u}); "
+            "backward = recompute + 2 VJP GEMMs = 3x")
+    return tasks, note
+
+
+def run_breakdown(configs, args, peak, log):
+    seen = set()
+    for c in configs:
+        if c.arch == "pixelcnn" or (c.arch, c.image) in seen:
+            continue
+        seen.add((c.arch, c.image))
+        core = c.model.blocks[0].core
+        build = diagonal_pieces if c.arch == "diagonal_bilstm" else row_pieces
+        tasks, note = build(core, args.batch, c.image_shape, args.hidden)
+        step = f"whole train step ({args.layers} layers + head + Adam)"
+        tasks[step] = (c.train, 3 * c.forward_flops * args.batch, None)
+        log(f"breakdown {c.name}: compiling pieces ...")
+        for name, (fn, _, _) in list(tasks.items()):
+            try:
+                fn()
+                fn()
+            except Exception as error:  # e.g. a piece XLA cannot compile: report, keep the rest
+                print(f"  piece {name.strip()!r} failed: {type(error).__name__}: {str(error)[:200]}")
+                del tasks[name]
+        samples = round_robin({name: t[0] for name, t in tasks.items()}, args.rounds, args.reps)
+        t_step = statistics.median(samples[step])
+        print(f"\nbreakdown of one {c.arch} layer at {c.image_shape}, batch {args.batch}, h={args.hidden} "
+              f"({note})")
+        rows = []
+        for name, (_, useful, executed) in tasks.items():
+            t = statistics.median(samples[name])
+            rows.append([
+                name, f"{1e3 * t:.1f}",
+                f"{useful / t / 1e9:.2f}" if useful else "",
+                f"{100 * useful / t / 1e9 / peak:.1f}%" if useful else "",
+                f"{executed / t / 1e9:.2f}" if executed else "",
+            ])
+        layer = statistics.median(samples["LAYER forward+backward"])
+        rows[-1][-1] = f"(layers: {100 * args.layers * layer / t_step:.0f}% of it)"
+        print(fmt_table(["piece", "ms (median)", "useful GFLOP/s", "useful %peak", "executed GFLOP/s"], rows))
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def parse_images(text):
+    out = []
+    for item in text.split(","):
+        shape, levels = item.split(":")
+        out.append((tuple(int(s) for s in shape.split("x")), int(levels)))
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--archs", default=",".join(ARCHS), help="comma-separated subset of %(default)s")
+    p.add_argument("--images", default="28x28x1:2,32x32x3:256", help="HxWxC:levels,... (default %(default)s)")
+    p.add_argument("--layers", type=int, default=None, help="residual blocks (default 4; --quick: 1)")
+    p.add_argument("--hidden", type=int, default=32, help="h (default %(default)s)")
+    p.add_argument("--head", type=int, default=64, help="head_units (default %(default)s)")
+    p.add_argument("--kernel", type=int, default=3, help="kernel_size k (default %(default)s)")
+    p.add_argument("--batch", type=int, default=None, help="images per step (default 32; --quick: 8)")
+    p.add_argument("--rounds", type=int, default=None, help="round-robin rounds (default 3; --quick: 2)")
+    p.add_argument("--reps", type=int, default=None, help="timed calls per task per round (default 3; --quick: 1)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed calls after the first (default 2; --quick: 1)")
+    p.add_argument("--gemm-size", type=int, default=2048, help="n of the n x n GEMM peak (default %(default)s)")
+    p.add_argument("--jit", nargs="?", const="on", default="off", choices=("off", "on", "both"),
+                   help="compile the train step with XLA (jit_compile=True); 'both' times each config "
+                        "with and without, side by side in the same round robin")
+    p.add_argument("--quick", action="store_true", help="smoke run: 1 layer, batch 8, 2 rounds x 1 rep")
+    p.add_argument("--breakdown", action="store_true", help="also time the pieces of one recurrent layer")
+    p.add_argument("--no-check-flops", dest="check_flops", action="store_false",
+                   help="skip the TF-profiler check of the PixelCNN FLOP count")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    quick = dict(layers=1, batch=8, rounds=2, reps=1, warmup=1)
+    full = dict(layers=4, batch=32, rounds=3, reps=3, warmup=2)
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.archs = [a.strip() for a in args.archs.split(",")]
+    for a in args.archs:
+        if a not in ARCHS:
+            p.error(f"unknown arch {a!r}")
+    args.images = parse_images(args.images)
+
+    t0 = time.perf_counter()
+
+    def log(msg):
+        print(f"[{time.perf_counter() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    print(f"bench/train.py: TF {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, devices {[d.device_type for d in tf.config.list_physical_devices()]}")
+    print(f"layers={args.layers} hidden={args.hidden} head={args.head} kernel={args.kernel} batch={args.batch} "
+          f"rounds={args.rounds} reps={args.reps} jit_compile(train)={args.jit}{' QUICK' if args.quick else ''}; "
+          "log_prob uses the model's own tf.function (recurrences XLA-compiled in both)")
+    print("FLOPs: useful, analytic, 2 per multiply-add; masked taps counted; Diagonal BiLSTM on HxW "
+          "(not the skewed map); train = 3x forward; figures are medians, peak is best-of")
+    configs, peak = run_models(args, log)
+    if args.breakdown:
+        run_breakdown(configs, args, peak, log)
+    log("done")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Evaluating a causal layer one pixel at a time, for fast sampling.
+
+Every layer that a sampler drives has
+
+    init_cache(batch, height, width, dtype) -> cache
+    step(cache, inputs, i, j) -> (outputs, cache)
+
+`step` takes the layer's inputs at pixel (i, j), shape (batch, in_features), and returns its
+outputs there, (batch, out_features), equal to those of a full forward pass over any image
+that agrees with everything seen so far. Pixels are visited in raster order. A sampler may
+call `step` several times from the same cache for one pixel (once per colour channel) and
+keep the cache of the last call only. Recurrent layers also have `end_row(cache, i, ...)`,
+called once row i is complete.
+
+A cache is a nested tuple of tensors: the weights arranged for one-pixel products (read once
+per sampling run, so that XLA sees the same operands in every channel's call and computes the
+products of earlier pixels' features once per pixel) and the state carried from earlier pixels.
+
+XLA updates a carried buffer in place only when each read of it within a step is ordered
+before the write by data dependence; otherwise it copies the whole buffer at every step. The
+layers arrange their reads and writes so (see `MaskedConv2D.step`). The writes are scatters,
+not XLA's dynamic-update-slice, so that the same code also runs without XLA.
+"""
+
+import tensorflow as tf
+
+
+def write_at(buffer, values, *index):
+    """`buffer` with buffer[b, *index] = values[b] for every b.
+
+    Args:
+        buffer: (batch, d1, ..., dn, ...) tensor.
+        values: (batch, ...) tensor, shaped like buffer[:, *index].
+        *index: scalar int32 tensors or ints, one per leading axis after the batch.
+    """
+    batch = tf.shape(values)[0]
+    indices = tf.stack([tf.range(batch)] + [tf.fill([batch], k) for k in index], axis=1)
+    return tf.tensor_scatter_nd_update(buffer, indices, values)
+
+
+def read_window(buffer, index, size):
+    """buffer[:, index[0] : index[0] + size[0], ...] for scalar tensor indices; shape (batch, *size, ...).
+
+    Every size is static: with a -1 size and a start index only known at run time, TensorFlow's
+    XLA slice pads the whole buffer first, which would cost O(buffer) per pixel.
+    """
+    rest = list(buffer.shape[1 + len(index) :])
+    batch = -1 if buffer.shape[0] is None else buffer.shape[0]
+    return tf.slice(buffer, [0, *index] + [0] * len(rest), [batch, *size, *rest])
+
+
+def read_at(buffer, *index):
+    """buffer[:, *index] for scalar tensor indices; shape (batch, ...)."""
+    window = read_window(buffer, index, [1] * len(index))
+    return tf.reshape(window, [-1, *buffer.shape[1 + len(index) :]])

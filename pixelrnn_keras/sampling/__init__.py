@@ -1,0 +1,12 @@
+"""Exact sampling from PixelRNN models: a naive reference loop and a cached one, same results.
+
+Both draw sub-pixels in raster order (then R, G, B) by Gumbel-max from noise drawn up front
+(`noise.py`), so that a seed fixes the images whichever loop runs. `naive.py` runs a full
+forward pass per sub-pixel; `cached.py` advances each layer by one pixel from its cache.
+Completion is sampling with some sub-pixels clamped to given values.
+"""
+
+from pixelrnn_keras.sampling.api import LOOPS, complete, generate, sample
+from pixelrnn_keras.sampling.noise import gumbel_noise
+
+__all__ = ["LOOPS", "complete", "generate", "gumbel_noise", "sample"]

@@ -1,0 +1,116 @@
+"""Sampling and completion entry points: argument checks, noise, and the compiled loops."""
+
+import math
+import numbers
+import weakref
+
+import numpy as np
+import tensorflow as tf
+
+from pixelrnn_keras.models.inputs import check_images
+from pixelrnn_keras.sampling.cached import cached_loop
+from pixelrnn_keras.sampling.naive import naive_loop
+from pixelrnn_keras.sampling.noise import gumbel_noise
+
+LOOPS = {"cached": cached_loop, "naive": naive_loop}
+
+# model -> {(method, jit_compile): tf.function}, dropped with the model. Each function traces
+# once per batch size; the model is held weakly, its variables are read at every call.
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def sample(model, num, seed=None, temperature=1.0, method="cached", jit_compile=True):
+    """Draws `num` images from `model`, sub-pixel by sub-pixel.
+
+    Args:
+        model: a PixelRNN.
+        num: number of images, >= 1.
+        seed: int; the same seed gives the same images, whichever `method`. None: a fresh one.
+        temperature: > 0; the logits are divided by it (1 samples the model's distribution).
+        method: "cached" (fast) or "naive" (one full forward pass per sub-pixel; the reference).
+        jit_compile: compile the whole loop with XLA.
+
+    Returns:
+        (num, H, W, C) int32 tensor of values in [0, levels).
+    """
+    if isinstance(num, bool) or not isinstance(num, numbers.Integral) or num < 1:
+        raise ValueError(f"num must be an int >= 1, got {num!r}")
+    shape = (int(num), *model.image_shape)
+    values = tf.zeros(shape, tf.int32)
+    known = tf.zeros(shape, tf.bool)
+    return _draw(model, values, known, seed, temperature, method, jit_compile)
+
+
+def complete(model, images, known, seed=None, temperature=1.0, method="cached", jit_compile=True):
+    """Keeps the sub-pixels of `images` where `known` is True and draws the others in order.
+
+    Args:
+        images: (N, H, W, C) integers in [0, levels); values where `known` is False are ignored.
+        known: (N, H, W, C) bool.
+        seed, temperature, method, jit_compile: as in `sample`.
+
+    Returns:
+        (N, H, W, C) int32 tensor.
+    """
+    given_shape = tuple(np.shape(images))
+    images = check_images(images, model.image_shape, model.levels)
+    if images.shape[0] == 0:
+        raise ValueError(f"images must hold at least one image, got shape {given_shape}")
+    known_dtype = getattr(known, "dtype", None)
+    if known_dtype is None or tf.as_dtype(known_dtype) != tf.bool or tuple(known.shape) != given_shape:
+        raise ValueError(
+            f"known must be a bool array of the shape of images {given_shape}, got "
+            f"{getattr(known_dtype, 'name', type(known).__name__)} of shape {tuple(np.shape(known))}"
+        )
+    known = tf.reshape(known, images.shape)  # adds the channel axis where images had none
+    return _draw(model, images, known, seed, temperature, method, jit_compile)
+
+
+def generate(model, gumbel, temperature, values, known, method="cached", jit_compile=True):
+    """The compiled sampling loop, noise in: (images (N, H, W, C) int32, logits used (N, H, W, C, L)).
+
+    Args:
+        gumbel: (N, H, W, C, L) noise from `gumbel_noise`, in the model's compute dtype.
+        temperature: float scalar > 0.
+        values: (N, H, W, C) int32, kept where `known`.
+        known: (N, H, W, C) bool.
+
+    The logits are those each sub-pixel was drawn from (for checks: they equal the logits of a
+    forward pass of the returned images).
+    """
+    _check_method(method)
+    temperature = tf.cast(temperature, gumbel.dtype)
+    return _compiled(model, method, bool(jit_compile))(gumbel, temperature, values, known)
+
+
+def _compiled(model, method, jit_compile):
+    functions = _COMPILED.setdefault(model, {})
+    if (method, jit_compile) not in functions:
+        loop, model_ref = LOOPS[method], weakref.ref(model)
+
+        def run(*args):
+            return loop(model_ref(), *args)
+
+        run.__name__ = loop.__name__  # in traces and XLA dumps
+        functions[method, jit_compile] = tf.function(run, jit_compile=jit_compile, autograph=False)
+    return functions[method, jit_compile]
+
+
+def _check_method(method):
+    if method not in LOOPS:
+        raise ValueError(f"method must be one of {sorted(LOOPS)}, got {method!r}")
+
+
+def _draw(model, values, known, seed, temperature, method, jit_compile):
+    _check_method(method)
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (
+        math.isfinite(temperature) and temperature > 0
+    ):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**63))
+    elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be None or an int in [0, 2**63), got {seed!r}")
+    gumbel = gumbel_noise(values.shape[0], model.image_shape, model.levels, int(seed), model.compute_dtype)
+    images, _ = generate(model, gumbel, temperature, values, known, method, jit_compile)
+    return images

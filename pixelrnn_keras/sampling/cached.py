@@ -1,0 +1,43 @@
+"""The fast sampler: per sub-pixel, one pixel's column through the network, from per-layer caches.
+
+Generic over the model's one-pixel API (`init_cache`, `step`, `end_pixel`, `end_row`; see
+`pixelrnn_keras.layers.incremental`): the work per image grows linearly with its pixels.
+"""
+
+import tensorflow as tf
+
+from pixelrnn_keras.layers.incremental import read_at
+from pixelrnn_keras.sampling.noise import choose
+from pixelrnn_keras.sampling.record import batch_first, gather_steps, steps_record
+
+
+def cached_loop(model, gumbel, temperature, values, known):
+    """Draws the sub-pixels in order, as `naive_loop` (same arguments, same results)."""
+    height, width, channels = model.image_shape
+    batch = gumbel.shape[0] or tf.shape(gumbel)[0]
+
+    def pixel_body(j, i, images, used, cache):
+        noise, pixel_known, pixel_values = read_at(gumbel, i, j), read_at(known, i, j), read_at(values, i, j)
+        pixel = tf.where(pixel_known, pixel_values, tf.zeros_like(pixel_values))  # (batch, C)
+        # Every call starts from the cache before this pixel; only the last one's is kept.
+        pixel_logits = []
+        for c in range(channels):
+            logits, new_cache = model.step(cache, pixel, i, j)  # (batch, C, L)
+            pixel_logits.append(logits[:, c])
+            drawn = choose(logits[:, c], noise[:, c], temperature, pixel_known[:, c], pixel_values[:, c])
+            pixel = tf.concat([pixel[:, :c], drawn[:, None], pixel[:, c + 1 :]], axis=1)
+        cache = model.end_pixel(new_cache, pixel, i, j)
+        t = i * width + j
+        return j + 1, i, images.write(t, pixel), used.write(t, tf.stack(pixel_logits, axis=1)), cache
+
+    def row_body(i, images, used, cache):
+        _, _, images, used, cache = tf.while_loop(
+            lambda j, *_: j < width, pixel_body, (tf.constant(0), i, images, used, cache)
+        )
+        return i + 1, images, used, model.end_row(cache, gather_steps(images, i * width, width), i)
+
+    images = steps_record(height * width, tf.int32, [gumbel.shape[0], channels])
+    used = steps_record(height * width, gumbel.dtype, [gumbel.shape[0], channels, model.levels])
+    loop_vars = (tf.constant(0), images, used, model.init_cache(batch))
+    _, images, used, _ = tf.while_loop(lambda i, *_: i < height, row_body, loop_vars)
+    return batch_first(images, (height, width)), batch_first(used, (height, width))

@@ -1,0 +1,185 @@
+"""Exact sampling: the cached sampler draws the same images as the naive reference, from the same logits.
+
+Both samplers draw by Gumbel-max from noise fixed by the seed, so equal logits give equal images.
+The matrix runs in float64, where the two samplers' logits (matmuls per pixel vs. full
+convolutions and scans) differ by ~1e-15 and an argmax can never flip on rounding.
+"""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pixelrnn_keras import PixelRNN
+from pixelrnn_keras.sampling import generate, gumbel_noise, sample
+
+ARCHS = ["pixelcnn", "row_lstm", "diagonal_bilstm"]
+CASES = [((8, 8, 3), 256), ((8, 8, 1), 2)]
+DATA = Path(__file__).resolve().parent / "data"
+NUM = 4  # one batch size throughout (training too): each model compiles each loop once
+
+
+def tiny_model(arch, shape, levels, num_layers=2, hidden=4):
+    model = PixelRNN(arch, shape, levels=levels, num_layers=num_layers, hidden=hidden, head_units=12)
+    # Perturb every weight (biases too), so that no unit or gate sits at a degenerate value.
+    rng = np.random.default_rng(1)
+    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
+    return model
+
+
+def real_images(shape, levels):
+    """Real images of `shape`: CIFAR-10 corners (256 levels) or binarized 8x8 digits / MNIST (2 levels)."""
+    if levels == 256:
+        return np.load(DATA / "cifar10_small.npz")["x_train"][: 4 * NUM, : shape[0], : shape[1]]
+    return (np.load(DATA / "digits8.npz")["images"][: 4 * NUM, ..., None] > 6).astype("uint8")
+
+
+def train_a_few_steps(model):
+    model.compile(keras.optimizers.Adam(3e-2), jit_compile=False)
+    model.fit(real_images(model.image_shape, model.levels), batch_size=NUM, epochs=1, verbose=0)
+
+
+def assert_exact(model, seed, temperature=1.0, values=None, known=None, jit_compile=True):
+    """Cached and naive draw the same images from the same logits, which are a forward pass's logits."""
+    shape = (NUM, *model.image_shape)
+    values = tf.zeros(shape, tf.int32) if values is None else tf.constant(values, tf.int32)
+    known = tf.zeros(shape, tf.bool) if known is None else tf.constant(known)
+    gumbel = gumbel_noise(NUM, model.image_shape, model.levels, seed, model.compute_dtype)
+    run = {
+        method: map(np.asarray, generate(model, gumbel, temperature, values, known, method, jit_compile))
+        for method in ("cached", "naive")
+    }
+    (cached, cached_logits), (naive, naive_logits) = run["cached"], run["naive"]
+    np.testing.assert_array_equal(cached, naive)
+    # The naive loop runs no pass where a sub-pixel is known in every image.
+    drawn = ~np.all(np.asarray(known), axis=0)
+    np.testing.assert_allclose(cached_logits[:, drawn], naive_logits[:, drawn], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(cached_logits, model(cached), atol=1e-4, rtol=0)
+    assert cached.dtype == np.int32 and cached.shape == shape
+    assert 0 <= cached.min() and cached.max() < model.levels
+    return cached
+
+
+def bottom_half_unknown(model, seed=0):
+    images = np.random.default_rng(seed).integers(0, model.levels, (NUM, *model.image_shape))
+    known = np.zeros(images.shape, bool)
+    known[:, : model.image_shape[0] // 2] = True
+    return images, known
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("shape,levels", CASES)
+def test_cached_sampler_equals_naive_before_and_after_training(arch, shape, levels, float64):
+    # Two layers where the colour groups make the caches most intricate; one to keep CI fast.
+    model = tiny_model(arch, shape, levels, num_layers=2 if shape[-1] == 3 else 1)
+    for weights in ("random", "trained"):
+        if weights == "trained":
+            train_a_few_steps(model)
+        sampled = assert_exact(model, seed=1)
+        images, known = bottom_half_unknown(model)
+        completed = assert_exact(model, seed=3, temperature=0.7, values=images, known=known)
+        np.testing.assert_array_equal(completed[known], images[known])
+        assert (completed[~known] != images[~known]).any()
+        # The public API runs the same compiled loops on the same noise.
+        for method in ("cached", "naive"):
+            np.testing.assert_array_equal(model.sample(NUM, seed=1, method=method), sampled)
+            completed_here = model.complete(images, known, seed=3, temperature=0.7, method=method)
+            np.testing.assert_array_equal(completed_here, completed)
+
+
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    "arch", [pytest.param("pixelcnn", marks=SLOW), pytest.param("row_lstm", marks=SLOW), "diagonal_bilstm"]
+)
+def test_28x28_binary_model_cached_equals_naive_in_float32(arch):
+    """The real dtype and a real size (one arch in the default run, all with -m slow).
+
+    With two levels, a near-tie within float32 rounding over these 3136 draws is ~1e-3 likely.
+    """
+    assert_exact(tiny_model(arch, (28, 28, 1), 2, num_layers=1), seed=4)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_loops_without_xla_on_a_non_square_image(arch, float64):
+    """Both loops run without XLA too; a non-square image catches mixed-up rows and columns."""
+    model = tiny_model(arch, (4, 5, 3), 16)
+    images, _ = bottom_half_unknown(model)
+    # Known sub-pixels at random: some pixels partly known, a different pattern in every image.
+    known = np.random.default_rng(0).random(images.shape) < 0.5
+    assert_exact(model, seed=6, values=images, known=known, jit_compile=False)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_model("pixelcnn", (8, 8, 1), 2, num_layers=1)
+
+
+def test_seeds_are_reproducible(model):
+    first = np.asarray(model.sample(NUM, seed=7))
+    np.testing.assert_array_equal(model.sample(NUM, seed=7), first)
+    assert (np.asarray(model.sample(NUM, seed=8)) != first).any()
+    assert (np.asarray(model.sample(NUM)) != np.asarray(model.sample(NUM))).any()
+
+
+def test_cached_sampler_without_xla_equals_with(model):
+    np.testing.assert_array_equal(sample(model, NUM, seed=5, jit_compile=False), sample(model, NUM, seed=5))
+
+
+def test_complete_accepts_images_without_a_channel_axis(model):
+    images, known = bottom_half_unknown(model)
+    completed = model.complete(images[..., 0].astype("uint8"), known[..., 0], seed=3)
+    np.testing.assert_array_equal(completed, model.complete(images, known, seed=3))
+
+
+BAD_SAMPLE = [
+    (dict(num=0), "num"),
+    (dict(num=-2), "num"),
+    (dict(num=2.0), "num"),
+    (dict(num=True), "num"),
+    (dict(temperature=0.0), "temperature"),
+    (dict(temperature=-1.0), "temperature"),
+    (dict(temperature=float("nan")), "temperature"),
+    (dict(temperature=float("inf")), "temperature"),
+    (dict(temperature="1"), "temperature"),
+    (dict(seed=-1), "seed"),
+    (dict(seed=1.5), "seed"),
+    (dict(method="fast"), "method"),
+]
+
+
+@pytest.mark.parametrize("kwargs,name", BAD_SAMPLE)
+def test_bad_sample_arguments_raise_value_error_naming_them(model, kwargs, name):
+    kwargs = {"num": 2, **kwargs}
+    with pytest.raises(ValueError, match=name):
+        model.sample(**kwargs)
+
+
+BAD_COMPLETE = {  # case -> (images, known, levels -> bad images, known), the argument the error names
+    "known of another shape": (lambda x, k, levels: (x, k[:, :4]), "known"),
+    "known not bool": (lambda x, k, levels: (x, k.astype("int32")), "known"),
+    "known a list": (lambda x, k, levels: (x, k.tolist()), "known"),
+    "images too large": (lambda x, k, levels: (x + levels, k), "images"),
+    "images negative": (lambda x, k, levels: (x - levels, k), "images"),
+    "images float": (lambda x, k, levels: (x.astype("float32"), k), "images"),
+    "images of another shape": (lambda x, k, levels: (x[:, :4], k[:, :4]), "images"),
+    "no images": (lambda x, k, levels: (x[:0], k[:0]), "images"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_COMPLETE)
+def test_bad_complete_arguments_raise_value_error_naming_them(model, case):
+    make_bad, name = BAD_COMPLETE[case]
+    images, known = make_bad(*bottom_half_unknown(model), model.levels)
+    with pytest.raises(ValueError, match=name):
+        model.complete(images, known, seed=0)
+
+
+def test_complete_checks_temperature_and_method(model):
+    with pytest.raises(ValueError, match="temperature"):
+        model.complete(*bottom_half_unknown(model), temperature=0)
+    with pytest.raises(ValueError, match="method"):
+        model.complete(*bottom_half_unknown(model), method="fast")
