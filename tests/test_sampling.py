@@ -21,8 +21,8 @@ DATA = Path(__file__).resolve().parent / "data"
 NUM = 4  # one batch size throughout (training too): each model compiles each loop once
 
 
-def tiny_model(arch, shape, levels, num_layers=2, hidden=4):
-    model = PixelRNN(arch, shape, levels=levels, num_layers=num_layers, hidden=hidden, head_units=12)
+def tiny_model(arch, shape, levels, num_layers=2, hidden=4, **config):
+    model = PixelRNN(arch, shape, levels=levels, num_layers=num_layers, hidden=hidden, head_units=12, **config)
     # Perturb every weight (biases too), so that no unit or gate sits at a degenerate value.
     rng = np.random.default_rng(1)
     model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
@@ -72,8 +72,9 @@ def bottom_half_unknown(model, seed=0):
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("shape,levels", CASES)
 def test_cached_sampler_equals_naive_before_and_after_training(arch, shape, levels, float64):
-    # Two layers where the colour groups make the caches most intricate; one to keep CI fast.
-    model = tiny_model(arch, shape, levels, num_layers=2 if shape[-1] == 3 else 1)
+    # One layer keeps CI fast; two where a layer's caches are fed most intricately (the Diagonal
+    # BiLSTM's rows, three colours). Every arch runs two layers in the test without XLA below.
+    model = tiny_model(arch, shape, levels, num_layers=2 if (arch, shape[-1]) == ("diagonal_bilstm", 3) else 1)
     for weights in ("random", "trained"):
         if weights == "trained":
             train_a_few_steps(model)
@@ -89,24 +90,18 @@ def test_cached_sampler_equals_naive_before_and_after_training(arch, shape, leve
             np.testing.assert_array_equal(completed_here, completed)
 
 
-SLOW = pytest.mark.slow
-
-
-@pytest.mark.parametrize(
-    "arch", [pytest.param("pixelcnn", marks=SLOW), pytest.param("row_lstm", marks=SLOW), "diagonal_bilstm"]
-)
+@pytest.mark.parametrize("arch", ARCHS)
 def test_28x28_binary_model_cached_equals_naive_in_float32(arch):
-    """The real dtype and a real size (one arch in the default run, all with -m slow).
-
-    With two levels, a near-tie within float32 rounding over these 3136 draws is ~1e-3 likely.
-    """
+    """The real dtype and a real size; with two levels, a near-tie within float32 rounding over
+    these 3136 draws is ~1e-3 likely."""
     assert_exact(tiny_model(arch, (28, 28, 1), 2, num_layers=1), seed=4)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_loops_without_xla_on_a_non_square_image(arch, float64):
-    """Both loops run without XLA too; a non-square image catches mixed-up rows and columns."""
-    model = tiny_model(arch, (4, 5, 3), 16)
+def test_loops_without_xla_on_a_non_square_image_and_other_options(arch, float64):
+    """Both loops run without XLA too; a non-square image catches mixed-up rows and columns;
+    skip connections and other kernel sizes change the caches."""
+    model = tiny_model(arch, (4, 5, 3), 16, skip_connections=True, kernel_size=5, first_kernel_size=3)
     images, _ = bottom_half_unknown(model)
     # Known sub-pixels at random: some pixels partly known, a different pattern in every image.
     known = np.random.default_rng(0).random(images.shape) < 0.5

@@ -12,7 +12,13 @@ from pixelrnn_keras.sampling.record import batch_first, gather_steps, steps_reco
 
 
 def cached_loop(model, gumbel, temperature, values, known):
-    """Draws the sub-pixels in order, as `naive_loop` (same arguments, same results)."""
+    """Draws the sub-pixels in order; arguments and results as `naive_loop`'s (and the same images).
+
+    Per pixel, the network's column runs once per channel c, each time from the cache before
+    the pixel: the masks make channel c's logits independent of channels >= c, which hold
+    zeros or known values meanwhile. The last run's cache, with the complete pixel recorded
+    (`end_pixel`), carries on. The logits are returned for every sub-pixel, known ones too.
+    """
     height, width, channels = model.image_shape
     batch = gumbel.shape[0] or tf.shape(gumbel)[0]
 
