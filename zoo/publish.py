@@ -25,6 +25,7 @@ def main():
     parser.add_argument("name")
     parser.add_argument("--weights", required=True, help="trained .weights.h5 file")
     parser.add_argument("--data", required=True, help="the card's data file (as for pixelrnn eval)")
+    parser.add_argument("--limit", type=int, help="evaluate on the first N images of the split only")
     args = parser.parse_args()
 
     card = read_cards()[args.name]
@@ -37,6 +38,8 @@ def main():
 
     split = card.data["eval_split"]
     command = ["pixelrnn", "eval", card.name, "--data", args.data, "--split", split]
+    if args.limit:
+        command += ["--limit", str(args.limit)]
     shown = " ".join(command[:4] + [f"../shared/data/{card.data['file']}"] + command[5:])
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     print(output, end="")
