@@ -231,18 +231,14 @@ class PixelRNN(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         images = x[0] if isinstance(x, (tuple, list)) else x
         nll = -self.log_prob_from_logits(images, y_pred)
+        # Tracked here, where the NLL is computed anyway, rather than again in compute_metrics.
+        self.bits_per_dim_tracker.update_state(self.nats_to_bits_per_dim(nll), sample_weight=sample_weight)
         if sample_weight is not None:
             nll = nll * tf.cast(sample_weight, nll.dtype)
         loss = tf.reduce_mean(nll)
         if self.losses:
             loss = loss + tf.add_n(self.losses)
         return loss
-
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        images = x[0] if isinstance(x, (tuple, list)) else x
-        nll = -self.log_prob_from_logits(images, y_pred)
-        self.bits_per_dim_tracker.update_state(self.nats_to_bits_per_dim(nll), sample_weight=sample_weight)
-        return super().compute_metrics(x, y, y_pred, sample_weight)
 
     def get_config(self):
         config = super().get_config()
