@@ -16,7 +16,7 @@ useful computation on the H x W image only:
   - Row LSTM: input-to-state (1 x k) and state-to-state (k x 1) per pixel;
   - Diagonal BiLSTM: both directions' input-to-state 1x1 (right-to-left also reads the C
     image channels) and state-to-state 2x1 per pixel, counted on H x W pixels, NOT on the
-    skewed H x (W + H - 1) map, and not the zero blocks of the fused block-diagonal kernel;
+    skewed H x (W + H - 1) map;
   - not counted: biases, activations, LSTM gate arithmetic, softmax/loss, optimizer update.
 Training FLOPs = 3 x forward FLOPs; log_prob FLOPs = forward FLOPs.
 
@@ -41,9 +41,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pixelrnn_keras.layers.diagonal_bilstm import shift_down  # noqa: E402
-from pixelrnn_keras.layers.lstm import forget_bias, lstm_update  # noqa: E402
-from pixelrnn_keras.layers.skew import skew, unskew  # noqa: E402
+from pixelrnn_keras.layers.diagonal_bilstm import _from_columns, _to_columns  # noqa: E402
+from pixelrnn_keras.layers.lstm import forget_bias  # noqa: E402
 from pixelrnn_keras.models import PixelRNN  # noqa: E402
 
 ARCHS = ("pixelcnn", "row_lstm", "diagonal_bilstm")
@@ -315,20 +314,20 @@ def touch(x):
         tf.reshape(t, [-1])[0].numpy()
 
 
-def _step_gemm_tasks(T, m, k, n):
-    """A jit-compiled loop of T dependent matmuls (m, k) x (k, n), and one matmul of the same total size."""
-    a = tf.random.normal([T, m, k])
-    w = tf.random.normal([k, n]) * 0.05
+def _step_gemm_tasks(T, d, m, k, n):
+    """A jit-compiled loop of T dependent batched matmuls (d, m, k) x (d, k, n), and one matmul of the same FLOPs."""
+    a = tf.random.normal([T, d, m, k])
+    w = tf.random.normal([d, k, n]) * 0.05
 
     @tf.function(jit_compile=True, autograph=False)
     def loop(a, w):
-        return tf.scan(lambda c, x: tf.matmul(x + c[:, :k], w), a, initializer=tf.zeros([m, n]))
+        return tf.scan(lambda c, x: tf.matmul(x + c[..., :k], w), a, initializer=tf.zeros([d, m, n]))
 
     @tf.function(jit_compile=True, autograph=False)
     def one(a, w):
-        return tf.matmul(tf.reshape(a, [T * m, k]), w)
+        return tf.matmul(tf.reshape(tf.transpose(a, [1, 0, 2, 3]), [d, T * m, k]), w)
 
-    return (lambda: touch(loop(a, w))), (lambda: touch(one(a, w))), 2 * T * m * k * n
+    return (lambda: touch(loop(a, w))), (lambda: touch(one(a, w))), 2 * T * d * m * k * n
 
 
 def _layer_tasks(core, inputs, ctx):
@@ -350,6 +349,34 @@ def _layer_tasks(core, inputs, ctx):
     return (lambda: touch(layer_fwd())), (lambda: touch(graph())), (lambda: touch(xla()))
 
 
+def _recurrent_layer_tasks(core, inputs, ctx, gates, kernel, valid, layout, useful_i2s, useful_s2s):
+    """Pieces shared by both recurrent layers: layout, the scan and its gradient, step GEMMs, the layer.
+
+    gates (T, D, B, S, 4u), kernel (D, k * u, 4u), valid: as `LSTMScan` takes them;
+    layout: {name: (fn, input)} of the layout pieces around the scan.
+    """
+    scan = core._scan
+    steps, directions, batch, positions, _ = gates.shape
+    hidden, cells, activations = scan.forward(gates, kernel, valid)
+    d_hidden = tf.random.normal(hidden.shape)
+    loop, one, gemm_flops = _step_gemm_tasks(steps, directions, batch * positions, kernel.shape[1], kernel.shape[2])
+    layer_fwd, layer_fwd_bwd, layer_xla = _layer_tasks(core, inputs, ctx)
+    tasks = {name: ((lambda f=f, x=x: touch(f(*x))), 0, 0) for name, (f, x) in layout.items()}
+    tasks.update({
+        "LSTM scan forward (XLA)": (lambda: touch(scan.forward(gates, kernel, valid)), useful_s2s, gemm_flops),
+        "LSTM scan backward (XLA)": (
+            lambda: touch(scan.backward(kernel, valid, hidden, cells, activations, d_hidden)),
+            2 * useful_s2s, 2 * gemm_flops),
+        f"  {steps} step GEMMs {directions}x({batch * positions}x{kernel.shape[1]})x({kernel.shape[1]}x"
+        f"{kernel.shape[2]}) in a loop": (loop, gemm_flops, gemm_flops),
+        "  the same GEMM FLOPs as one matmul": (one, gemm_flops, gemm_flops),
+        "LAYER forward": (layer_fwd, useful_i2s + useful_s2s, None),
+        "LAYER forward+backward": (layer_fwd_bwd, 3 * (useful_i2s + useful_s2s), None),
+        "  LAYER forward+backward, jit_compile=True": (layer_xla, 3 * (useful_i2s + useful_s2s), None),
+    })
+    return tasks, gemm_flops
+
+
 def diagonal_pieces(core, batch, image_shape, hidden):
     height, width, channels = image_shape
     u = core.units
@@ -361,82 +388,22 @@ def diagonal_pieces(core, batch, image_shape, hidden):
         return core.input_gates(inputs, ctx)
 
     left, right = input_to_state()
-
-    def concat_reverse(left, right):
-        return tf.concat([left, tf.reverse(right, axis=[2])], axis=-1)
-
-    def to_columns(skewed):
-        return tf.transpose(skewed, [2, 0, 1, 3])
-
-    def layout_in(left, right):
-        columns = to_columns(skew(concat_reverse(left, right)))
-        offset = tf.range(tf.shape(columns)[0])[:, None] - tf.range(height)[None, :]
-        valid = tf.cast((offset >= 0) & (offset < width), columns.dtype)[:, None, :, None]
-        return columns, valid, core.fused_state_kernel(columns.dtype)
-
-    def layout_out(hidden):
-        hidden = unskew(tf.transpose(hidden, [1, 2, 0, 3]), width)
-        return hidden[..., :u] + shift_down(tf.reverse(hidden[..., u:], axis=[2]))
-
-    gates = concat_reverse(left, right)
-    skewed = skew(gates)
-    columns, valid, kernel = layout_in(left, right)
-    zeros = tf.zeros([batch, height, 2 * u])
-    rec = core._recurrence
-    elems, init, params = (columns, valid), (zeros, zeros), (kernel,)
-    states = rec._forward(elems, init, params)
-    d_out = tf.random.normal(states[0].shape)
-    d_layer = tf.random.normal([batch, height, width, u])
-
-    def layout_fwd_bwd(left, right):
-        # Everything the layer does around the scan, with its gradient (the scan replaced by a slice).
-        with tf.GradientTape() as tape:
-            tape.watch([left, right])
-            out = layout_out(layout_in(left, right)[0][..., : 2 * u])
-        return tape.gradient(out, [left, right], output_gradients=d_layer)
-
-    graph = lambda f: tf.function(f, autograph=False)  # noqa: E731
-    xla = lambda f: tf.function(f, autograph=False, jit_compile=True)  # noqa: E731
-    f_concat, f_skew, f_cols, f_out = graph(concat_reverse), graph(skew), graph(to_columns), graph(layout_out)
-    f_layout, f_layout_xla = graph(layout_fwd_bwd), xla(layout_fwd_bwd)
-
-    # Elementwise LSTM work of the scan alone (no matmul), same shapes as the recurrence.
-    @tf.function(jit_compile=True, autograph=False)
-    def gates_only(columns):
-        def step(state, col):
-            h, c = state
-            g = tf.reshape(col + tf.tile(h, [1, 1, 4]), [batch, height, 2, 4 * u])
-            h, c = lstm_update(g, tf.reshape(c, [batch, height, 2, u]))
-            return tf.reshape(h, [batch, height, 2 * u]), tf.reshape(c, [batch, height, 2 * u])
-        return tf.scan(step, columns, initializer=(zeros, zeros))[0]
-
-    layer_fwd, layer_fwd_bwd, layer_xla = _layer_tasks(core, inputs, ctx)
-    T = width + height - 1
-    loop, one, gemm_flops = _step_gemm_tasks(T, batch * height, 4 * u, 8 * u)
+    columns, valid = _to_columns(left, right)
+    kernel = tf.identity(core.state_to_state)
     useful_s2s = batch * 2 * conv_flops(height, width, 2, 1, u, 4 * u)
     useful_i2s = batch * (conv_flops(height, width, 1, 1, 2 * hidden, 4 * u)
                           + conv_flops(height, width, 1, 1, 2 * hidden + channels, 4 * u))
-    tasks = {
-        "input-to-state, both directions (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s),
-        "concat + reverse (fwd)": (lambda: touch(f_concat(left, right)), 0, 0),
-        "skew: pad/reshape/slice (fwd)": (lambda: touch(f_skew(gates)), 0, 0),
-        "transpose to (T, B, H, 8u) (fwd)": (lambda: touch(f_cols(skewed)), 0, 0),
-        "recurrence forward scan (XLA)": (lambda: touch(rec._forward(elems, init, params)), useful_s2s, gemm_flops),
-        "recurrence backward scan (XLA)": (lambda: touch(rec._backward(elems, init, params, states, d_out)),
-                                           2 * useful_s2s, 3 * gemm_flops),
-        "unskew/reverse/shift_down (fwd)": (lambda: touch(f_out(states[0])), 0, 0),
-        "all layout around the scan, fwd+bwd": (lambda: touch(f_layout(left, right)), 0, 0),
-        "  all layout, fwd+bwd, jit_compile=True": (lambda: touch(f_layout_xla(left, right)), 0, 0),
-        "  scan of the LSTM gate math only (XLA)": (lambda: touch(gates_only(columns)), 0, 0),
-        f"  {T} step GEMMs ({batch * height}x{4 * u})x({4 * u}x{8 * u}) in a loop": (loop, gemm_flops, gemm_flops),
-        "  the same GEMM FLOPs as one matmul": (one, gemm_flops, gemm_flops),
-        "LAYER forward": (layer_fwd, useful_i2s + useful_s2s, None),
-        "LAYER forward+backward": (layer_fwd_bwd, 3 * (useful_i2s + useful_s2s), None),
-        "  LAYER forward+backward, jit_compile=True": (layer_xla, 3 * (useful_i2s + useful_s2s), None),
+    hidden_states = core._scan.forward(columns, kernel, valid)[0]
+    layout = {
+        "skew both directions to columns (XLA, fwd)": (_to_columns, (left, right)),
+        "columns to the output: unskew, shift (XLA, fwd)": (_from_columns, (hidden_states,)),
     }
-    note = (f"skewed scan: {T} steps over B*H={batch * height} rows; the fused block-diagonal kernel "
-            f"({4 * u}x{8 * u}) executes {gemm_flops / useful_s2s:.2f}x the useful state-to-state FLOPs "
-            f"(x2 zero blocks, x{T / width:.2f} skew); backward = recompute + 2 VJP GEMMs = 3x")
+    tasks, gemm_flops = _recurrent_layer_tasks(core, inputs, ctx, columns, kernel, valid, layout, useful_i2s,
+                                               useful_s2s)
+    tasks = {"input-to-state, both directions (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s),
+             **tasks}
+    note = (f"skewed scan: {columns.shape[0]} steps over B*H={batch * height} positions per direction; "
+            f"executes {gemm_flops / useful_s2s:.2f}x the useful state-to-state FLOPs (skew)")
     return tasks, note
 
 
@@ -450,36 +417,20 @@ def row_pieces(core, batch, image_shape, hidden):
         g = core.input_to_state(inputs)
         return g + forget_bias(u, g.dtype)
 
-    gates = input_to_state()
-
     @tf.function(autograph=False)
-    def transpose_in(g):
-        return tf.transpose(g, [1, 0, 2, 3])
+    def to_rows(g):
+        return tf.transpose(g, [1, 0, 2, 3])[:, None]
 
-    rows = transpose_in(gates)
-    zeros = tf.zeros([batch, width, u])
-    rec = core._recurrence
-    elems, init, params = (rows,), (zeros, zeros), (tf.identity(core.state_to_state),)
-    states = rec._forward(elems, init, params)
-    d_out = tf.random.normal(states[0].shape)
-    layer_fwd, layer_fwd_bwd, layer_xla = _layer_tasks(core, inputs, None)
-    loop, one, gemm_flops = _step_gemm_tasks(height, batch * width, k * u, 4 * u)
+    gates = input_to_state()
+    rows = to_rows(gates)
+    kernel = tf.identity(core.state_to_state)[None]
     useful_s2s = batch * conv_flops(height, width, 1, k, u, 4 * u)
     useful_i2s = batch * conv_flops(height, width, 1, k, 2 * hidden, 4 * u)
-    tasks = {
-        f"input-to-state 1x{k} conv (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s),
-        "transpose (fwd)": (lambda: touch(transpose_in(gates)), 0, 0),
-        "recurrence forward scan (XLA)": (lambda: touch(rec._forward(elems, init, params)), useful_s2s, gemm_flops),
-        "recurrence backward scan (XLA)": (lambda: touch(rec._backward(elems, init, params, states, d_out)),
-                                           2 * useful_s2s, 3 * gemm_flops),
-        f"  {height} step GEMMs ({batch * width}x{k * u})x({k * u}x{4 * u}) in a loop": (loop, gemm_flops, gemm_flops),
-        "  the same GEMM FLOPs as one matmul": (one, gemm_flops, gemm_flops),
-        "LAYER forward": (layer_fwd, useful_i2s + useful_s2s, None),
-        "LAYER forward+backward": (layer_fwd_bwd, 3 * (useful_i2s + useful_s2s), None),
-        "  LAYER forward+backward, jit_compile=True": (layer_xla, 3 * (useful_i2s + useful_s2s), None),
-    }
-    note = (f"row scan: {height} steps over B*W={batch * width} rows; step kernel ({k * u}x{4 * u}); "
-            "backward = recompute + 2 VJP GEMMs = 3x")
+    layout = {"transpose to rows (fwd)": (to_rows, (gates,))}
+    valid = tf.ones([height, 1, 1, width, 1])
+    tasks, _ = _recurrent_layer_tasks(core, inputs, None, rows, kernel, valid, layout, useful_i2s, useful_s2s)
+    tasks = {f"input-to-state 1x{k} conv (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s), **tasks}
+    note = f"row scan: {height} steps over B*W={batch * width} positions; step kernel ({k * u}x{4 * u})"
     return tasks, note
 
 

@@ -6,7 +6,7 @@ import tensorflow as tf
 from pixelrnn_keras.layers.incremental import read_at, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
-from pixelrnn_keras.layers.recurrence import Recurrence
+from pixelrnn_keras.layers.lstm_scan import LSTMScan
 from pixelrnn_keras.layers.skew import skew, unskew
 
 
@@ -25,27 +25,30 @@ def shift_down(x, axis=1):
 
 @tf.function(jit_compile=True, autograph=False)
 def _to_columns(left, right):
-    """Input gates (B, H, W, 4u) of each direction -> skewed columns (T, B, H, 8u) and valid (T, 1, H, 1).
+    """Input gates (B, H, W, 4u) of each direction -> skewed columns (T, 2, B, H, 4u) and valid (T, 1, 1, H, 1).
 
-    The right-to-left direction runs on the mirrored map. valid[t, i] says whether skewed
-    column t of row i holds a pixel of the image; states elsewhere are held at zero.
+    The right-to-left direction runs on the mirrored map. valid[t, ..., i, :] says whether
+    skewed column t of row i holds a pixel of the image; states elsewhere are held at zero.
     """
-    gates = tf.concat([left, tf.reverse(right, axis=[2])], axis=-1)
-    columns = tf.transpose(skew(gates), [2, 0, 1, 3])
+    gates = tf.concat([left, tf.reverse(right, axis=[2])], axis=0)  # directions stacked on the batch
+    skewed = skew(gates)
     # Dynamic shapes: the function may be traced with unknown sizes; XLA sees constants.
-    steps, height, width = tf.shape(columns)[0], tf.shape(columns)[2], tf.shape(left)[2]
+    batch, height, steps, width = tf.shape(left)[0], tf.shape(left)[1], tf.shape(skewed)[2], tf.shape(left)[2]
+    skewed = tf.reshape(skewed, [2, batch, height, steps, skewed.shape[-1]])
+    columns = tf.transpose(skewed, [3, 0, 1, 2, 4])
     offset = tf.range(steps)[:, None] - tf.range(height)[None, :]
-    valid = tf.cast((offset >= 0) & (offset < width), gates.dtype)[:, None, :, None]
+    valid = tf.cast((offset >= 0) & (offset < width), gates.dtype)[:, None, None, :, None]
     return columns, valid
 
 
 @tf.function(jit_compile=True, autograph=False)
 def _from_columns(hidden):
-    """Hidden states (T, B, H, 2u) of both directions -> the layer output (B, H, W, u)."""
-    units = hidden.shape[3] // 2
-    steps, height = tf.shape(hidden)[0], tf.shape(hidden)[2]
-    hidden = unskew(tf.transpose(hidden, [1, 2, 0, 3]), steps - height + 1)
-    left, right = hidden[..., :units], tf.reverse(hidden[..., units:], axis=[2])
+    """Hidden states (T, 2, B, H, u) of both directions -> the layer output (B, H, W, u)."""
+    steps, batch, height = tf.shape(hidden)[0], tf.shape(hidden)[2], tf.shape(hidden)[3]
+    hidden = tf.transpose(hidden, [1, 2, 3, 0, 4])
+    hidden = tf.reshape(hidden, [2 * batch, height, steps, hidden.shape[-1]])
+    hidden = unskew(hidden, steps - height + 1)
+    left, right = hidden[:batch], tf.reverse(hidden[batch:], axis=[2])
     return left + shift_down(right)
 
 
@@ -92,7 +95,8 @@ class DiagonalBiLSTM(keras.layers.Layer):
             name="left_input_to_state",
             dtype=self.dtype_policy,
         )
-        self._recurrence = Recurrence(self.column_step)
+        # Each state reads rows i - 1 and i of the previous column.
+        self._scan = LSTMScan(offsets=(-1, 0))
 
     def build(self, inputs_shape, row_context_shape=None):
         self._inputs_shape = tuple(inputs_shape)
@@ -107,18 +111,6 @@ class DiagonalBiLSTM(keras.layers.Layer):
         self.state_to_state = self.add_weight(
             name="state_to_state", shape=(2, 2 * self.units, 4 * self.units), initializer=self.kernel_initializer
         )
-
-    def column_step(self, state, column, params):
-        """Advance both directions by one skewed column: (hidden, cell) each (B, H, 2u)."""
-        hidden, cell = state
-        gates, valid = column
-        (kernel,) = params
-        u = self.units
-        shape = tf.shape(hidden)
-        pair = tf.reshape(tf.concat([shift_down(hidden), hidden], axis=-1), [-1, 4 * u])
-        gates = tf.reshape(gates + tf.reshape(tf.matmul(pair, kernel), tf.shape(gates)), [shape[0], shape[1], 2, 4 * u])
-        hidden, cell = lstm_update(gates, tf.reshape(cell, [shape[0], shape[1], 2, u]))
-        return tf.reshape(hidden, shape) * valid, tf.reshape(cell, shape) * valid
 
     def get_build_config(self):
         return {"inputs_shape": self._inputs_shape, "row_context_shape": self._context_shape}
@@ -136,28 +128,13 @@ class DiagonalBiLSTM(keras.layers.Layer):
         bias = forget_bias(self.units, left.dtype)
         return left + bias, right + bias
 
-    def fused_state_kernel(self, dtype):
-        """Both directions' 2x1 kernels as one block-diagonal (4u, 8u) matrix.
-
-        Rows: [h(i - 1) left, h(i - 1) right, h(i) left, h(i) right]; columns: gates laid out
-        (direction, gate, unit), so that one matmul and one `lstm_update` serve both directions.
-        """
-        u = self.units
-        kernel = tf.reshape(tf.cast(self.state_to_state, dtype), [2, 2, u, 4 * u])  # (dir, tap, k, gates)
-        fused = tf.einsum("dtkg,de->tdkeg", kernel, tf.eye(2, dtype=dtype))
-        return tf.reshape(fused, [4 * u, 8 * u])
-
     def call(self, inputs, row_context=None):
         if (row_context is None) != (self._context_shape is None):
             raise ValueError("row_context must be given on every call if and only if it was given when building")
-        u = self.units
         left, right = self.input_gates(inputs, row_context)
         columns, valid = _to_columns(left, right)
-        shape = tf.shape(inputs)
-        zeros = tf.zeros([shape[0], shape[1], 2 * u], dtype=columns.dtype)
-        hidden = self._recurrence((columns, valid), (zeros, zeros), (self.fused_state_kernel(columns.dtype),))
-        out = _from_columns(hidden)
-        return tf.ensure_shape(out, [*inputs.shape[:3], u])
+        hidden = self._scan(columns, tf.cast(self.state_to_state, columns.dtype), valid)
+        return tf.ensure_shape(_from_columns(hidden), [*inputs.shape[:3], self.units])
 
     def compute_output_shape(self, inputs_shape, row_context_shape=None):
         return (*inputs_shape[:-1], self.units)
@@ -170,7 +147,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         """(weights, left input-to-state cache, state) for `step`.
 
         weights: the left-to-right and right-to-left state-to-state kernels, (2u, 4u) each, with
-        rows [h(i - 1, j), h(i, j -/+ 1)] (see `fused_state_kernel`), and the forget-gate offset (4u,).
+        rows [h(i - 1, j), h(i, j -/+ 1)], and the forget-gate offset (4u,).
         state: left-to-right hidden of the row above, already of row i left of (i, j), (batch, width, u);
         left-to-right hidden and cell at (i, j - 1), (batch, u) each; inputs of the current row,
         (batch, width, in_features); right-to-left hidden of the row above, (batch, width, u).

@@ -6,7 +6,7 @@ import tensorflow as tf
 from pixelrnn_keras.layers.incremental import read_at, read_window, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
-from pixelrnn_keras.layers.recurrence import Recurrence
+from pixelrnn_keras.layers.lstm_scan import LSTMScan
 
 
 @keras.saving.register_keras_serializable(package="pixelrnn_keras")
@@ -47,7 +47,8 @@ class RowLSTM(keras.layers.Layer):
             name="input_to_state",
             dtype=self.dtype_policy,
         )
-        self._recurrence = Recurrence(self.row_step)
+        half = self.kernel_size // 2
+        self._scan = LSTMScan(offsets=range(-half, half + 1))
 
     def build(self, input_shape):
         self.input_to_state.build(input_shape)
@@ -57,27 +58,13 @@ class RowLSTM(keras.layers.Layer):
             initializer=self.kernel_initializer,
         )
 
-    def row_step(self, state, row, params):
-        """Advance by one row: state (hidden, cell) each (B, W, u), row (B, W, 4u) input gates."""
-        hidden, cell = state
-        (gates,) = row
-        (kernel,) = params
-        pad = self.kernel_size // 2
-        shape = tf.shape(hidden)
-        padded = tf.pad(hidden, [[0, 0], [pad, pad], [0, 0]])
-        taps = tf.concat([padded[:, d : d + shape[1]] for d in range(self.kernel_size)], axis=-1)
-        recurrent = tf.matmul(tf.reshape(taps, [-1, self.kernel_size * self.units]), kernel)
-        return lstm_update(gates + tf.reshape(recurrent, [shape[0], shape[1], 4 * self.units]), cell)
-
     def call(self, inputs):
         gates_in = self.input_to_state(inputs)  # (B, H, W, 4u)
         gates_in = gates_in + forget_bias(self.units, gates_in.dtype)
-        rows = tf.transpose(gates_in, [1, 0, 2, 3])  # (H, B, W, 4u)
-        shape = tf.shape(inputs)
-        zeros = tf.zeros([shape[0], shape[2], self.units], dtype=gates_in.dtype)
-        kernel = tf.cast(self.state_to_state, gates_in.dtype)
-        hidden = self._recurrence((rows,), (zeros, zeros), (kernel,))
-        return tf.transpose(hidden, [1, 0, 2, 3])
+        rows = tf.transpose(gates_in, [1, 0, 2, 3])[:, None]  # (H, 1, B, W, 4u)
+        kernel = tf.cast(self.state_to_state, gates_in.dtype)[None]
+        hidden = self._scan(rows, kernel)
+        return tf.transpose(hidden[:, 0], [1, 0, 2, 3])
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
@@ -97,7 +84,7 @@ class RowLSTM(keras.layers.Layer):
         return weights, self.input_to_state.init_cache(batch, height, width, dtype), (hidden, cell, hidden, cell)
 
     def step(self, cache, inputs, i, j):
-        """Hidden state at pixel (i, j), (batch, u), from its inputs (batch, in_features); see `row_step`."""
+        """Hidden state at pixel (i, j), (batch, u), from its inputs (batch, in_features)."""
         (kernel, bias), input_cache, (hidden_above, cell_above, hidden_row, cell_row) = cache
         gates, input_cache = self.input_to_state.step(input_cache, inputs, i, j)
         # Padded columns j .. j + k - 1 are the image's j - k//2 .. j + k//2.
