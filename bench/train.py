@@ -331,22 +331,25 @@ def _step_gemm_tasks(T, d, m, k, n):
 
 
 def _layer_tasks(core, inputs, ctx):
-    """Whole-layer forward and forward+backward (inputs and weights), in graph mode as in training."""
+    """Whole-layer forward and forward+backward (inputs and weights), in graph mode as in training.
+
+    The inputs are arguments, not captured: XLA would constant-fold captured tensors.
+    """
     args = (inputs,) if ctx is None else (inputs, ctx)
 
     @tf.function(autograph=False)
-    def layer_fwd():
+    def layer_fwd(*args):
         return core(*args)
 
-    def fwd_bwd():
+    def fwd_bwd(*args):
         with tf.GradientTape() as tape:
-            tape.watch(inputs)
+            tape.watch(args[0])
             out = core(*args)
-        return tape.gradient(out, [inputs, *core.trainable_variables])
+        return tape.gradient(out, [args[0], *core.trainable_variables])
 
     graph = tf.function(fwd_bwd, autograph=False)
     xla = tf.function(fwd_bwd, autograph=False, jit_compile=True)
-    return (lambda: touch(layer_fwd())), (lambda: touch(graph())), (lambda: touch(xla()))
+    return (lambda: touch(layer_fwd(*args))), (lambda: touch(graph(*args))), (lambda: touch(xla(*args)))
 
 
 def _recurrent_layer_tasks(core, inputs, ctx, gates, kernel, valid, layout, useful_i2s, useful_s2s):

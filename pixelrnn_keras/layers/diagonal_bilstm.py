@@ -52,6 +52,24 @@ def _from_columns(hidden):
     return left + shift_down(right)
 
 
+# Chunks of the skewed scan (see `column_chunks`): more skip more padding, each costs a loop.
+SCAN_CHUNKS = 8
+
+
+def column_chunks(height, width, num_chunks):
+    """Chunks of the skewed scan for `LSTMScan`: ((t0, t1, r0, r1), ...) over W + H - 1 columns.
+
+    Column t holds pixels of rows t - W + 1 .. t only, so about half of the skewed map is
+    padding; each chunk of columns runs on the rows that hold a pixel in it or in the
+    column before it (whose states it reads), which skips most of the padding.
+    """
+    steps = height + width - 1
+    bounds = sorted({round(steps * k / num_chunks) for k in range(num_chunks + 1)})
+    return tuple(
+        (t0, t1, max(0, t0 - width), min(height, t1)) for t0, t1 in zip(bounds[:-1], bounds[1:])
+    )
+
+
 @keras.saving.register_keras_serializable(package="pixelrnn_keras")
 class DiagonalBiLSTM(keras.layers.Layer):
     """Two diagonal LSTMs, left-to-right and right-to-left, that together see every earlier pixel.
@@ -133,7 +151,9 @@ class DiagonalBiLSTM(keras.layers.Layer):
             raise ValueError("row_context must be given on every call if and only if it was given when building")
         left, right = self.input_gates(inputs, row_context)
         columns, valid = _to_columns(left, right)
-        hidden = self._scan(columns, tf.cast(self.state_to_state, columns.dtype), valid)
+        height, width = inputs.shape[1:3]
+        chunks = None if height is None or width is None else column_chunks(height, width, SCAN_CHUNKS)
+        hidden = self._scan(columns, tf.cast(self.state_to_state, columns.dtype), valid, chunks)
         return tf.ensure_shape(_from_columns(hidden), [*inputs.shape[:3], self.units])
 
     def compute_output_shape(self, inputs_shape, row_context_shape=None):

@@ -33,30 +33,38 @@ class LSTMScan:
         self.forward = tf.function(self._forward, jit_compile=True, autograph=False)
         self.backward = tf.function(self._backward, jit_compile=True, autograph=False)
 
-    def __call__(self, gates, kernel, valid=None):
-        """Hidden states (T, D, B, S, u); differentiable in `gates` and `kernel`."""
+    def __call__(self, gates, kernel, valid=None, chunks=None):
+        """Hidden states (T, D, B, S, u); differentiable in `gates` and `kernel`.
+
+        chunks: optional static ((t0, t1, s0, s1), ...) in order of t, partitioning 0 .. T: steps
+            t0 .. t1 - 1 then run on positions s0 .. s1 - 1 only. Exact when every position
+            outside s0 .. s1 - 1 has valid 0 at steps t0 - 1 .. t1 - 1 (its state is zero there).
+        """
         if valid is None:
             valid = tf.ones([tf.shape(gates)[0], 1, 1, tf.shape(gates)[3], 1], gates.dtype)
         valid = tf.stop_gradient(valid)
+        chunks = tuple(tuple(int(x) for x in chunk) for chunk in chunks) if chunks else ((0, None, 0, None),)
 
         @tf.custom_gradient
         def run(gates, kernel):
             # The compiled loop must not be differentiated itself (its TensorLists cannot leave
             # XLA); `grad` below is its gradient.
             gates, kernel = tf.stop_gradient(gates), tf.stop_gradient(kernel)
-            hidden, cells, activations = self.forward(gates, kernel, valid)
+            hidden, saved = self.forward(gates, kernel, valid, chunks)
 
             def grad(d_hidden):
-                return self.backward(kernel, valid, hidden, cells, activations, d_hidden)
+                return self.backward(kernel, valid, chunks, saved, d_hidden)
 
             return hidden, grad
 
         return run(gates, kernel)
 
-    def _forward(self, gates, kernel, valid):
-        """(hidden, cells) each (T, D, B, S, u) and activations (T, D, B, S, 4u)."""
+    def _forward(self, gates, kernel, valid, chunks):
+        """Hidden states (T, D, B, S, u), and per chunk what the gradient needs: the initial
+        hidden and cell (D, B, s, u), hidden and cells (t, D, B, s, u), activations (t, D, B, s, 4u)."""
         units = kernel.shape[-1] // 4
-        zeros = tf.zeros(tf.concat([tf.shape(gates)[1:-1], [units]], 0), gates.dtype)
+        size = tf.shape(gates)[3]
+        hidden = cell = tf.zeros(tf.concat([tf.shape(gates)[1:-1], [units]], 0), gates.dtype)
 
         def step(carry, inputs):
             hidden, cell, _ = carry
@@ -70,12 +78,19 @@ class LSTMScan:
             hidden = o * tf.tanh(cell) * valid
             return hidden, cell, activations
 
-        initial = (zeros, zeros, tf.zeros_like(gates[0]))
-        return tf.scan(step, (gates, valid), initializer=initial)
+        outputs, saved = [], []
+        for t0, t1, s0, s1 in chunks:
+            initial = hidden[..., s0:s1, :], cell[..., s0:s1, :]
+            elems = gates[t0:t1, ..., s0:s1, :], valid[t0:t1, ..., s0:s1, :]
+            hiddens, cells, activations = tf.scan(step, elems, initializer=(*initial, tf.zeros_like(elems[0][0])))
+            saved.append((*initial, hiddens, cells, activations))
+            outputs.append(_pad_positions(hiddens, s0, s1, size))
+            hidden, cell = _pad_positions(hiddens[-1], s0, s1, size), _pad_positions(cells[-1], s0, s1, size)
+        return tf.concat(outputs, 0), saved
 
-    def _backward(self, kernel, valid, hidden, cells, activations, d_hidden):
+    def _backward(self, kernel, valid, chunks, saved, d_hidden):
         """Gradients (d_gates (T, D, B, S, 4u), d_kernel (D, k * u, 4u))."""
-        previous_cells = tf.concat([tf.zeros_like(cells[:1]), cells[:-1]], 0)
+        size = tf.shape(d_hidden)[3]
         kernel_t = tf.transpose(kernel, [0, 2, 1])
 
         def back_step(carry, inputs):
@@ -99,19 +114,21 @@ class LSTMScan:
             d_taps = tf.reshape(d_taps, tf.concat([shape[:-1], [kernel.shape[1]]], 0))
             return self.taps_transpose(d_taps), d_c * f, d_pre
 
-        zeros = tf.zeros_like(hidden[0])
-        _, _, d_gates = tf.scan(
-            back_step,
-            (d_hidden, activations, cells, previous_cells, valid),
-            initializer=(zeros, zeros, tf.zeros_like(activations[0])),
-            reverse=True,
-        )
-        # Kernel gradient: sum over steps, batch and positions of taps(h[t - 1])^T d_pre[t].
-        previous_hidden = tf.concat([tf.zeros_like(hidden[:1]), hidden[:-1]], 0)
-        taps = _directions_first(self.taps(previous_hidden))
-        d_kernel = tf.matmul(taps, _directions_first(d_gates), transpose_a=True)
-        return d_gates, d_kernel
-
+        d_h = d_c = tf.zeros_like(d_hidden[0])
+        d_gates, d_kernel = [], tf.zeros_like(kernel)
+        for (t0, t1, s0, s1), (hidden0, cell0, hiddens, cells, activations) in reversed(list(zip(chunks, saved))):
+            previous_cells = tf.concat([cell0[None], cells[:-1]], 0)
+            elems = (d_hidden[t0:t1, ..., s0:s1, :], activations, cells, previous_cells, valid[t0:t1, ..., s0:s1, :])
+            initial = (d_h[..., s0:s1, :], d_c[..., s0:s1, :], tf.zeros_like(activations[0]))
+            d_hs, d_cs, d_pre = tf.scan(back_step, elems, initializer=initial, reverse=True)
+            # With reverse=True, index 0 holds the carry after the chunk's first step.
+            d_h, d_c = _pad_positions(d_hs[0], s0, s1, size), _pad_positions(d_cs[0], s0, s1, size)
+            d_gates.append(_pad_positions(d_pre, s0, s1, size))
+            # Kernel gradient: sum over steps, batch and positions of taps(h[t - 1])^T d_pre[t].
+            previous_hidden = tf.concat([hidden0[None], hiddens[:-1]], 0)
+            taps = _directions_first(self.taps(previous_hidden))
+            d_kernel += tf.matmul(taps, _directions_first(d_pre), transpose_a=True)
+        return tf.concat(d_gates[::-1], 0), d_kernel
 
     def taps(self, hidden):
         """(..., S, u) -> (..., S, k * u): the hidden state at each offset, zero outside."""
@@ -131,6 +148,14 @@ def _shift(x, offset):
     size = tf.shape(x)[-2]
     start = max(offset, 0)
     return tf.pad(x, paddings)[..., start : start + size, :]
+
+
+def _pad_positions(x, start, stop, size):
+    """Zero-pads axis -2 of `x`, holding positions start .. stop - 1, to all `size` positions."""
+    if start == 0 and stop is None:
+        return x
+    paddings = [[0, 0]] * (len(x.shape) - 2) + [[start, size - stop], [0, 0]]
+    return tf.pad(x, paddings)
 
 
 def _directions_first(x):
