@@ -8,6 +8,8 @@ matmul after it. (TensorFlow's own gradient of a scan runs op by op, 4x slower t
 forward loop on CPU; differentiating a recomputed step per iteration cost 3x the forward.)
 """
 
+import functools
+
 import tensorflow as tf
 
 
@@ -138,6 +140,12 @@ class LSTMScan:
         """The adjoint of `taps`: (..., S, k * u) -> (..., S, u)."""
         blocks = tf.split(d_taps, len(self.offsets), axis=-1)
         return tf.add_n([_shift(block, -offset) for block, offset in zip(blocks, self.offsets)])
+
+
+@functools.cache
+def shared_lstm_scan(offsets):
+    """One `LSTMScan` per tuple of offsets, so that layers of the same shapes share its compiled loops."""
+    return LSTMScan(offsets)
 
 
 def _shift(x, offset):

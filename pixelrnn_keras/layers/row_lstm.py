@@ -6,7 +6,7 @@ import tensorflow as tf
 from pixelrnn_keras.layers.incremental import read_at, read_window, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
-from pixelrnn_keras.layers.lstm_scan import LSTMScan
+from pixelrnn_keras.layers.lstm_scan import shared_lstm_scan
 
 
 @keras.saving.register_keras_serializable(package="pixelrnn_keras")
@@ -48,7 +48,7 @@ class RowLSTM(keras.layers.Layer):
             dtype=self.dtype_policy,
         )
         half = self.kernel_size // 2
-        self._scan = LSTMScan(offsets=range(-half, half + 1))
+        self._scan = shared_lstm_scan(tuple(range(-half, half + 1)))
 
     def build(self, input_shape):
         self.input_to_state.build(input_shape)
