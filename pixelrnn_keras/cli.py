@@ -118,7 +118,7 @@ def _in_batches(total, batch_size, label, draw):
 
 
 def _batch_seed(seed, index):
-    """The sampling seed of batch `index`: `seed` itself for the first, so that one batch is `model.sample(num, seed)`."""
+    """The sampling seed of batch `index`: `seed` itself for the first (one batch is `model.sample(num, seed)`)."""
     import numpy as np
 
     return seed if index == 0 else int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 1)
@@ -168,7 +168,8 @@ def cmd_eval(args):
     if _is_card_data(card, args.data) and not args.resize:
         split = args.split or card.data["eval_split"]
         if split not in ("train", card.data["eval_split"]):
-            raise UsageError(f"--split must be 'train' or {card.data['eval_split']!r} for {card.name}'s data; got {split!r}")
+            expected = f"'train' or {card.data['eval_split']!r}"
+            raise UsageError(f"--split must be {expected} for {card.name}'s data; got {split!r}")
         train_images, eval_images = card_data(card, args.data, args.data_dir)
         images = train_images if split == "train" else eval_images
     else:
@@ -194,7 +195,9 @@ def cmd_sample(args):
     print(f"sampling {args.num} images from {args.name} ...", file=sys.stderr)
     images = _in_batches(
         args.num, args.batch_size, "sample",
-        lambda start, count, index: model.sample(count, seed=_batch_seed(args.seed, index), temperature=args.temperature),
+        lambda start, count, index: model.sample(
+            count, seed=_batch_seed(args.seed, index), temperature=args.temperature
+        ),
     )
     save_png(to_grid(images, model.levels), args.out, scale=args.scale)
     print(f"wrote {args.out}")
@@ -276,7 +279,9 @@ def build_parser():
     train.add_argument("--epochs", type=_positive_int, help="default: the recipe's")
     train.add_argument("--steps-per-epoch", type=_positive_int, help="default: the recipe's")
     train.add_argument("--seed", type=_non_negative_int, default=0, help="initialisation and data order")
-    train.add_argument("--samples-every", type=_non_negative_int, default=1, help="epochs between sample grids; 0: none")
+    train.add_argument(
+        "--samples-every", type=_non_negative_int, default=1, help="epochs between sample grids; 0: none"
+    )
     train.add_argument("--num-samples", type=_positive_int, default=16, help="images per sample grid")
     train.add_argument("--no-tensorboard", dest="tensorboard", action="store_false", help="write no TensorBoard logs")
     train.add_argument(

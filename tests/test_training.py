@@ -97,7 +97,8 @@ def test_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(tmp
     assert code == 0, output
     code, output = finish(uninterrupted)
     assert code == 0, output
-    whole, resumed = h5_arrays(tmp_path / "whole" / "final.weights.h5"), h5_arrays(tmp_path / "killed" / "final.weights.h5")
+    whole = h5_arrays(tmp_path / "whole" / "final.weights.h5")
+    resumed = h5_arrays(tmp_path / "killed" / "final.weights.h5")
     assert any(key.startswith("optimizer") for key in whole)
     assert whole.keys() == resumed.keys()
     for key in whole:
@@ -130,14 +131,16 @@ def test_backup_restores_weights_optimizer_and_epoch_and_cleans_up(tmp_path):
     assert AtomicBackupAndRestore(tmp_path / "backup").saved_epoch() == 2
 
     fresh = tiny_model()
-    history = fresh.fit(images, batch_size=16, epochs=3, callbacks=[AtomicBackupAndRestore(tmp_path / "backup")], verbose=0)
+    restore = AtomicBackupAndRestore(tmp_path / "backup")
+    history = fresh.fit(images, batch_size=16, epochs=3, callbacks=[restore], verbose=0)
     assert history.epoch == [2] and int(fresh.optimizer.iterations.numpy()) == 6  # Adam's step count came back
     assert sorted(os.listdir(tmp_path / "backup")) == ["epoch-0003.weights.h5", "state.json"]
 
     # A kill while the next backup is written leaves a partial file behind; the state still names epoch 3.
     (tmp_path / "backup" / "epoch-0004.partial.weights.h5").write_bytes(b"half a file")
     again = tiny_model()
-    history = again.fit(images, batch_size=16, epochs=3, callbacks=[AtomicBackupAndRestore(tmp_path / "backup")], verbose=0)
+    restore = AtomicBackupAndRestore(tmp_path / "backup")
+    history = again.fit(images, batch_size=16, epochs=3, callbacks=[restore], verbose=0)
     assert history.epoch == []  # all 3 epochs are done already
     for a, b in zip(again.get_weights(), fresh.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -154,7 +157,8 @@ def read_events(folder):
     for path in sorted(glob.glob(os.path.join(folder, "events.out.tfevents.*"))):
         for event in tf.compat.v1.train.summary_iterator(path):
             for value in event.summary.value:
-                records.append((value.tag, event.step, tf.make_ndarray(value.tensor), value.metadata.plugin_data.plugin_name))
+                plugin = value.metadata.plugin_data.plugin_name
+                records.append((value.tag, event.step, tf.make_ndarray(value.tensor), plugin))
     return records
 
 
