@@ -1,12 +1,24 @@
-"""The `pixelrnn` command: argument parsing and progress only; the work is in the library."""
+"""The `pixelrnn` command: argument parsing, input checks and progress only; the work is in the library.
+
+Bad input (a missing or unreadable file, images that do not fit the model, an unknown model
+name, a number out of range) is reported in one line on stderr, with exit status 2.
+"""
 
 import argparse
+import math
 import os
 import sys
 
 
 class UsageError(Exception):
     """Bad input from the command line: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in one line (argparse prints the whole usage first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _progress(label):
@@ -19,63 +31,174 @@ def _progress(label):
     return report
 
 
-def _card_data(name, data, data_dir):
-    from pixelrnn_keras.training import card_data
-    from pixelrnn_keras.zoo import get_card
+def _number(kind, low, inclusive=False):
+    """An argparse type: a finite `kind` > low (>= low with `inclusive`)."""
+    kinds = {int: "an int", float: "a number"}
 
-    card = get_card(name)
-    if not (os.path.exists(data) or data == card.data["name"]):
-        raise UsageError(f"--data: no such file {data!r} (nor the tensorflow-datasets name {card.data['name']!r})")
-    return card, card_data(card, data, data_dir)
-
-
-def cmd_train(args):
-    from pixelrnn_keras.training import train
-
-    card, (train_images, eval_images) = _card_data(args.name, args.data, args.data_dir)
-    workdir = args.workdir or os.path.join("runs", card.name)
-    _, final = train(card, train_images, eval_images, workdir, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch)
-    print(f"wrote {final}")
-
-
-def cmd_eval(args):
-    from pixelrnn_keras.evaluation import evaluate_nll
-    from pixelrnn_keras.zoo import load
-
-    card, (train_images, eval_images) = _card_data(args.name, args.data, args.data_dir)
-    if args.split not in ("train", card.data["eval_split"]):
-        raise UsageError(f"--split must be 'train' or {card.data['eval_split']!r} for {card.name}; got {args.split!r}")
-    images = train_images if args.split == "train" else eval_images
-    if args.limit:
-        images = images[: args.limit]
-    model = load(card.name, weights=args.weights or "pretrained")
-    result = evaluate_nll(model, images, batch_size=args.batch_size, progress=_progress("eval"))
-    print(
-        f"{card.name} on {card.data['name']} {args.split} ({result['num_images']} images): "
-        f"{result['nats']:.2f} nats/image, {result['bits_per_dim']:.4f} bits/dim"
-    )
-
-
-def _positive(kind):
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             value = None
-        if value is None or value <= 0:
-            raise argparse.ArgumentTypeError(f"must be a {kind.__name__} > 0, got {text!r}")
+        if value is None or not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be {kinds[kind]} {'>=' if inclusive else '>'} {low}, got {text!r}")
         return value
 
     return parse
 
 
-def cmd_sample(args):
-    from pixelrnn_keras.images import save_png, to_grid
+_positive_int, _positive_float, _non_negative_int = _number(int, 0), _number(float, 0), _number(int, 0, inclusive=True)
+
+
+def _check_out(path):
+    """Fail before any work if the PNG `path` cannot be written."""
+    if not path.lower().endswith(".png"):
+        raise UsageError(f"--out must name a .png file; got {path!r}")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"--out: no such folder {folder!r}")
+
+
+def _check_data(path):
+    from pixelrnn_keras.data import TFDS_NAMES
+
+    if not (os.path.exists(path) or path in TFDS_NAMES):
+        raise UsageError(f"--data: no such file or folder {path!r}")
+
+
+def _card(name):
+    """The zoo card of `name`; unknown names fail here, with a suggestion, before any work."""
+    from pixelrnn_keras.zoo import get_card
+
+    return get_card(name)
+
+
+def _check_weights(card, weights):
+    if weights and "://" not in weights and not os.path.isfile(weights):
+        raise UsageError(f"--weights: no such file {weights!r}")
+    if not weights and card.weights is None:
+        raise UsageError(f"{card.name} has no pretrained weights yet: pass --weights FILE (e.g. from pixelrnn train)")
+
+
+def _load_model(card, weights):
     from pixelrnn_keras.zoo import load
 
-    model = load(args.name, weights=args.weights or "pretrained")
+    return load(card.name, weights=weights or "pretrained")
+
+
+def _images_for(card, args):
+    """The images of --data (with --split, --resize) for the card's model, or UsageError."""
+    from pixelrnn_keras.data import load_for_model
+
+    _check_data(args.data)
+    image_shape, levels = tuple(card.config["image_shape"]), card.config["levels"]
+    try:
+        return load_for_model(
+            args.data, image_shape, levels, split=args.split, resize=args.resize,
+            data_dir=getattr(args, "data_dir", None), model_name=card.name,
+        )
+    except ValueError as err:
+        raise UsageError(f"--data: {err}") from err
+
+
+def _is_card_data(card, source):
+    """Whether --data names the card's own data set (its file or tensorflow-datasets name)."""
+    return source == card.data["name"] or os.path.basename(os.path.normpath(source)) == card.data["file"]
+
+
+def _in_batches(total, batch_size, label, draw):
+    """Concatenated `draw(start, count, batch_index)` over batches of `batch_size`, with a progress bar."""
+    import numpy as np
+
+    report, parts = _progress(label), []
+    for index, start in enumerate(range(0, total, batch_size)):
+        parts.append(np.asarray(draw(start, min(batch_size, total - start), index)))
+        report(start + len(parts[-1]), total)
+    return np.concatenate(parts)
+
+
+def _batch_seed(seed, index):
+    """The sampling seed of batch `index`: `seed` itself for the first (one batch is `model.sample(num, seed)`)."""
+    import numpy as np
+
+    return seed if index == 0 else int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def cmd_train(args):
+    from pixelrnn_keras.data import split_holdout
+    from pixelrnn_keras.training import card_data, train
+
+    card = _card(args.name)
+    _check_data(args.data)
+    if args.strategy == "multi-worker" and "TF_CONFIG" not in os.environ:
+        raise UsageError("--strategy multi-worker needs the cluster in the TF_CONFIG environment variable")
+    if _is_card_data(card, args.data) and not (args.split or args.resize):
+        train_images, eval_images = card_data(card, args.data, args.data_dir)
+    else:  # any other images: a tenth of them (at least one) held out for validation
+        images = _images_for(card, args)
+        if len(images) < 2:
+            raise UsageError(f"--data: needs at least 2 images (one is held out for validation); {args.data!r} has 1")
+        train_images, eval_images = split_holdout(images, max(0.1, 1 / len(images)), seed=0)
+    workdir = args.workdir or os.path.join("runs", card.name)
+    _, final = train(
+        card, train_images, eval_images, workdir, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+        seed=args.seed, verbose=1 if sys.stdout.isatty() else 2, strategy=_strategy(args.strategy),
+        samples_every=args.samples_every, num_samples=args.num_samples, tensorboard=args.tensorboard,
+    )
+    print(f"wrote {final}")
+
+
+def _strategy(name):
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return None
+
+
+def cmd_eval(args):
+    from pixelrnn_keras.evaluation import evaluate_nll
+    from pixelrnn_keras.training import card_data
+
+    card = _card(args.name)
+    _check_weights(card, args.weights)
+    _check_data(args.data)
+    if _is_card_data(card, args.data) and not args.resize:
+        split = args.split or card.data["eval_split"]
+        if split not in ("train", card.data["eval_split"]):
+            expected = f"'train' or {card.data['eval_split']!r}"
+            raise UsageError(f"--split must be {expected} for {card.name}'s data; got {split!r}")
+        train_images, eval_images = card_data(card, args.data, args.data_dir)
+        images = train_images if split == "train" else eval_images
+    else:
+        split = args.split
+        images = _images_for(card, args)
+    if args.limit:
+        images = images[: args.limit]
+    model = _load_model(card, args.weights)
+    result = evaluate_nll(model, images, batch_size=args.batch_size, progress=_progress("eval"))
+    print(
+        f"{card.name} on {args.data}{f' {split}' if split else ''} ({result['num_images']} images): "
+        f"{result['nats']:.2f} nats/image, {result['bits_per_dim']:.4f} bits/dim"
+    )
+
+
+def cmd_sample(args):
+    from pixelrnn_keras.images import save_png, to_grid
+
+    card = _card(args.name)
+    _check_weights(card, args.weights)
+    _check_out(args.out)
+    model = _load_model(card, args.weights)
     print(f"sampling {args.num} images from {args.name} ...", file=sys.stderr)
-    images = model.sample(args.num, seed=args.seed, temperature=args.temperature)
+    images = _in_batches(
+        args.num, args.batch_size, "sample",
+        lambda start, count, index: model.sample(
+            count, seed=_batch_seed(args.seed, index), temperature=args.temperature
+        ),
+    )
     save_png(to_grid(images, model.levels), args.out, scale=args.scale)
     print(f"wrote {args.out}")
 
@@ -83,20 +206,23 @@ def cmd_sample(args):
 def cmd_complete(args):
     import numpy as np
 
-    from pixelrnn_keras import data
     from pixelrnn_keras.images import save_png, to_grid
-    from pixelrnn_keras.zoo import get_card, load
 
-    model = load(args.name, weights=args.weights or "pretrained")
-    card = get_card(args.name)
-    if not os.path.exists(args.data):
-        raise UsageError(f"--data: no such file {args.data!r}")
-    images = data.load(args.data, split=args.split)[: args.num]
-    if images.shape[1:] != model.image_shape:
-        raise UsageError(f"--data: images of shape {images.shape[1:]} do not fit {card.name} {model.image_shape}")
+    card = _card(args.name)
+    _check_weights(card, args.weights)
+    _check_out(args.out)
+    images = _images_for(card, args)[: args.num]
+    model = _load_model(card, args.weights)
     known = np.zeros(images.shape, bool)
     known[:, : model.image_shape[0] // 2] = True  # the top half is kept, the bottom half sampled
-    completed = np.asarray(model.complete(images, known, seed=args.seed, temperature=args.temperature))
+    print(f"completing {len(images)} images with {args.name} ...", file=sys.stderr)
+    completed = _in_batches(
+        len(images), args.batch_size, "complete",
+        lambda start, count, index: model.complete(
+            images[start : start + count], known[start : start + count], seed=_batch_seed(args.seed, index),
+            temperature=args.temperature,
+        ),
+    )
     shown = np.concatenate([np.where(known, images, 0), completed, images])
     save_png(to_grid(shown, model.levels, columns=len(images)), args.out, scale=args.scale)
     print(f"wrote {args.out} (rows: top halves, completions, originals)")
@@ -105,7 +231,10 @@ def cmd_complete(args):
 def cmd_zoo_list(args):
     from pixelrnn_keras.zoo import get_card, list_models
 
-    for name in list_models(args.pattern):
+    names = list_models(args.pattern)
+    if not names:
+        raise UsageError(f"no zoo entry matches {args.pattern!r}; the entries are {list_models()}")
+    for name in names:
         card = get_card(name)
         figure = "-" if card.metrics is None else f"{card.metrics['nats']:.2f} nats ({card.metrics['split']})"
         print(f"{name:24s} {card.params:>10,d} params  {figure:24s} {card.summary}")
@@ -117,70 +246,97 @@ def cmd_zoo_info(args):
     print(get_card(args.name).to_json(), end="")
 
 
+def _add_data_arguments(parser, what):
+    parser.add_argument("--data", required=True, help=what)
+    parser.add_argument("--split", help="the .npz array (e.g. valid, or x_valid) or the subfolder to read")
+    parser.add_argument("--resize", action="store_true", help="resize a folder's images to the model's size")
+
+
+def _add_sampling_arguments(parser, num, out):
+    parser.add_argument("--num", type=_positive_int, default=num, help=f"number of images (default {num})")
+    parser.add_argument("--seed", type=_non_negative_int, default=0)
+    parser.add_argument("--temperature", type=_positive_float, default=1.0, help="> 0; 1 samples the model")
+    parser.add_argument("--weights", help="a .weights.h5 file instead of the bundled weights")
+    parser.add_argument("--batch-size", type=_positive_int, default=64, help="images drawn at once")
+    parser.add_argument("--scale", type=_positive_int, default=4, help="enlarge the PNG this many times")
+    parser.add_argument("--out", default=out, help=f"the PNG grid to write (default {out})")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="pixelrnn", description="PixelRNN-family image models.")
+    parser = _Parser(prog="pixelrnn", description="PixelRNN-family image models.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a zoo entry with its recipe (resumes after an interruption)")
-    train.add_argument("name")
-    train.add_argument("--data", required=True, help="the card's .npz file or its tensorflow-datasets name")
+    train = commands.add_parser(
+        "train", help="train a zoo entry's model with its recipe (resumes after an interruption)",
+        description="Train the model of a zoo entry with its recipe, on the entry's data set or on your own "
+        "images (a tenth held out for validation). Killed and started again with the same command, it "
+        "resumes from the last finished epoch and ends with the same weights.",
+    )
+    train.add_argument("name", help="a zoo entry (pixelrnn zoo list): the architecture and recipe")
+    _add_data_arguments(train, "the entry's .npz file or tensorflow-datasets name, or your .npz file or image folder")
     train.add_argument("--data-dir", help="tensorflow-datasets data_dir (prepared; nothing is downloaded)")
-    train.add_argument("--workdir", help="checkpoints, log and weights (default runs/NAME)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--steps-per-epoch", type=int)
-    train.set_defaults(run=cmd_train)
+    train.add_argument("--workdir", help="checkpoints, log, samples, TensorBoard and weights (default runs/NAME)")
+    train.add_argument("--epochs", type=_positive_int, help="default: the recipe's")
+    train.add_argument("--steps-per-epoch", type=_positive_int, help="default: the recipe's")
+    train.add_argument("--seed", type=_non_negative_int, default=0, help="initialisation and data order")
+    train.add_argument(
+        "--samples-every", type=_non_negative_int, default=1, help="epochs between sample grids; 0: none"
+    )
+    train.add_argument("--num-samples", type=_positive_int, default=16, help="images per sample grid")
+    train.add_argument("--no-tensorboard", dest="tensorboard", action="store_false", help="write no TensorBoard logs")
+    train.add_argument(
+        "--strategy", choices=["one", "mirrored", "multi-worker"], default="one",
+        help="one device; MirroredStrategy over this machine's GPUs; MultiWorkerMirroredStrategy (TF_CONFIG)",
+    )
+    train.set_defaults(prog=train.prog, run=cmd_train)
 
     sample = commands.add_parser("sample", help="a PNG grid of samples from a zoo model")
-    sample.add_argument("name")
-    sample.add_argument("--num", type=_positive(int), default=16)
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--temperature", type=_positive(float), default=1.0)
-    sample.add_argument("--weights", help="a .weights.h5 file instead of the bundled weights")
-    sample.add_argument("--scale", type=_positive(int), default=4, help="enlarge the PNG this many times")
-    sample.add_argument("--out", default="samples.png")
-    sample.set_defaults(run=cmd_sample)
+    sample.add_argument("name", help="a zoo entry (pixelrnn zoo list)")
+    _add_sampling_arguments(sample, 16, "samples.png")
+    sample.set_defaults(prog=sample.prog, run=cmd_sample)
 
     complete = commands.add_parser("complete", help="complete the bottom halves of images (PNG grid)")
-    complete.add_argument("name")
-    complete.add_argument("--data", required=True, help=".npz file or image folder with images of the model's shape")
-    complete.add_argument("--split", help="array / subfolder to read (e.g. valid)")
-    complete.add_argument("--num", type=_positive(int), default=8)
-    complete.add_argument("--seed", type=int, default=0)
-    complete.add_argument("--temperature", type=_positive(float), default=1.0)
-    complete.add_argument("--weights")
-    complete.add_argument("--scale", type=_positive(int), default=4)
-    complete.add_argument("--out", default="completions.png")
-    complete.set_defaults(run=cmd_complete)
+    complete.add_argument("name", help="a zoo entry (pixelrnn zoo list)")
+    _add_data_arguments(complete, ".npz file or image folder with images of the model's shape")
+    _add_sampling_arguments(complete, 8, "completions.png")
+    complete.set_defaults(prog=complete.prog, run=cmd_complete)
 
     evaluate = commands.add_parser("eval", help="NLL of a zoo model in nats/image and bits/dim")
-    evaluate.add_argument("name")
-    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("name", help="a zoo entry (pixelrnn zoo list)")
+    _add_data_arguments(evaluate, "the entry's data set (as for train), or your .npz file or image folder")
     evaluate.add_argument("--data-dir")
-    evaluate.add_argument("--split", default="valid")
     evaluate.add_argument("--weights", help="a .weights.h5 file instead of the bundled weights")
-    evaluate.add_argument("--limit", type=int, help="evaluate only the first N images")
-    evaluate.add_argument("--batch-size", type=int, default=100)
-    evaluate.set_defaults(run=cmd_eval)
+    evaluate.add_argument("--limit", type=_positive_int, help="evaluate only the first N images")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=100)
+    evaluate.set_defaults(prog=evaluate.prog, run=cmd_eval)
 
     zoo = commands.add_parser("zoo", help="list the zoo or show a card")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
     zoo_list = zoo_commands.add_parser("list")
     zoo_list.add_argument("pattern", nargs="?", default="*")
-    zoo_list.set_defaults(run=cmd_zoo_list)
+    zoo_list.set_defaults(prog=zoo_list.prog, run=cmd_zoo_list)
     zoo_info = zoo_commands.add_parser("info")
     zoo_info.add_argument("name")
-    zoo_info.set_defaults(run=cmd_zoo_info)
+    zoo_info.set_defaults(prog=zoo_info.prog, run=cmd_zoo_info)
     return parser
 
 
 def main(argv=None):
+    """Run the command in `argv` (default: sys.argv[1:]); returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error already reported in one line
+        return stop.code
     try:
         args.run(args)
-    except (UsageError, ValueError, FileNotFoundError) as err:
-        print(f"pixelrnn {args.command}: error: {err}", file=sys.stderr)
+    except (UsageError, ValueError, OSError) as err:
+        message = " ".join(str(err).split())  # one line, whatever the library's message holds
+        print(f"{args.prog}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{args.prog}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -4,8 +4,10 @@ import os
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from pixelrnn_keras import data as datasets
+from pixelrnn_keras.callbacks import AtomicBackupAndRestore, EpochSummaries, SampleGrid
 from pixelrnn_keras.models import PixelRNN
 
 
@@ -47,12 +49,60 @@ def save_weights_atomically(model, path):
     os.replace(tmp, path)
 
 
-def train(card, train_images, eval_images, workdir, epochs=None, steps_per_epoch=None, seed=0, verbose=2):
+def is_chief(strategy):
+    """Whether this process writes a run's files: always, except for the non-chief workers of a multi-worker run."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if "chief" in resolver.cluster_spec().as_dict():
+        return resolver.task_type == "chief"
+    return resolver.task_type == "worker" and resolver.task_id == 0
+
+
+def train(
+    card,
+    train_images,
+    eval_images,
+    workdir,
+    epochs=None,
+    steps_per_epoch=None,
+    seed=0,
+    verbose=2,
+    strategy=None,
+    samples_every=1,
+    num_samples=16,
+    tensorboard=True,
+    callbacks=(),
+):
     """Train the card's model with its recipe; resumes from `workdir` after an interruption.
 
     Every epoch: validation NLL on `eval_images` (the recipe's `validation_images` of them),
-    a backup for `BackupAndRestore`, a CSV log line and ``workdir/last.weights.h5`` written
-    atomically. The final weights go to ``workdir/final.weights.h5``, also atomically.
+    a crash-safe backup (`AtomicBackupAndRestore`, in ``workdir/backup``), a CSV log line,
+    ``workdir/last.weights.h5`` written atomically, TensorBoard scalars (loss in nats/image,
+    bits/dim, learning rate) in ``workdir/tensorboard``, and every `samples_every` epochs a
+    grid of `num_samples` samples in ``workdir/samples/epoch-NNN.png`` (and in TensorBoard).
+    The final weights go to ``workdir/final.weights.h5``, also atomically.
+
+    Resuming gives the weights of an uninterrupted run: the batches are a function of (seed,
+    step) (`data.make_step_dataset`), and the backup holds the optimizer state. A run killed
+    during an epoch repeats that epoch from its start.
+
+    Args:
+        card: a `ModelCard` (its config and training recipe).
+        train_images, eval_images: integer images (N, H, W, C) in [0, levels).
+        workdir: the run's folder.
+        epochs, steps_per_epoch: override the recipe's.
+        seed: initialisation and data-order seed.
+        verbose: `model.fit`'s verbosity (1: a progress bar, 2: a line per epoch).
+        strategy: a `tf.distribute.Strategy` to train under (e.g. `MirroredStrategy` over
+            several devices, or `MultiWorkerMirroredStrategy`); None: the default (one device).
+            The recipe's batch size is the global batch, split between the replicas. In a
+            multi-worker run, workers other than the chief write to ``workdir/worker-N`` and
+            draw no samples.
+        samples_every: epochs between sample grids; 0 for none.
+        num_samples: images per sample grid.
+        tensorboard: write TensorBoard scalars and images.
+        callbacks: more Keras callbacks for `fit`.
 
     Returns:
         (model, path of the final weights).
@@ -60,23 +110,39 @@ def train(card, train_images, eval_images, workdir, epochs=None, steps_per_epoch
     recipe = card.training
     epochs = epochs or recipe["epochs"]
     steps_per_epoch = steps_per_epoch or recipe["steps_per_epoch"]
+    strategy = strategy or tf.distribute.get_strategy()
+    chief = is_chief(strategy)
+    if not chief:
+        workdir = os.path.join(workdir, f"worker-{strategy.cluster_resolver.task_id}")
     os.makedirs(workdir, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    model = PixelRNN(**card.config, name=card.name)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        recipe["learning_rate"], decay_steps=epochs * steps_per_epoch, alpha=recipe.get("final_lr_fraction", 0.05)
-    )
-    optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
-    model.compile(optimizer=optimizers[recipe["optimizer"]](schedule, clipnorm=recipe.get("clipnorm")))
-    train_ds = datasets.make_dataset(train_images, recipe["batch_size"], seed=seed, repeat=True)
+    with strategy.scope():
+        model = PixelRNN(**card.config, name=card.name)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            recipe["learning_rate"], decay_steps=epochs * steps_per_epoch, alpha=recipe.get("final_lr_fraction", 0.05)
+        )
+        optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
+        model.compile(optimizer=optimizers[recipe["optimizer"]](schedule, clipnorm=recipe.get("clipnorm")))
+    backup = AtomicBackupAndRestore(os.path.join(workdir, "backup"))
+    start_step = backup.saved_epoch() * steps_per_epoch
+    train_ds = datasets.make_step_dataset(train_images, recipe["batch_size"], seed=seed, start_step=start_step)
     valid = np.asarray(eval_images)[: recipe.get("validation_images", len(eval_images))]
-    valid_ds = datasets.make_dataset(valid, recipe["batch_size"], shuffle=False)
+    # int32 for the same reason as the training batches (see make_step_dataset).
+    valid_ds = datasets.make_dataset(valid, recipe["batch_size"], shuffle=False).map(lambda x: tf.cast(x, tf.int32))
+    log_dir = os.path.join(workdir, "tensorboard") if tensorboard and chief else None
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
+        *callbacks,
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.CSVLogger(os.path.join(workdir, "log.csv"), append=True),
         _AtomicWeights(os.path.join(workdir, "last.weights.h5")),
     ]
+    if log_dir:
+        callbacks.append(EpochSummaries(log_dir))
+    if samples_every and chief:
+        pattern = os.path.join(workdir, "samples", "epoch-{epoch:03d}.png")
+        callbacks.append(SampleGrid(pattern, num=num_samples, seed=seed, every=samples_every, log_dir=log_dir))
+    # Last: an epoch counts as done once all its outputs are written (a kill before repeats them).
+    callbacks.append(backup)
     model.fit(
         train_ds,
         epochs=epochs,
@@ -84,6 +150,7 @@ def train(card, train_images, eval_images, workdir, epochs=None, steps_per_epoch
         validation_data=valid_ds,
         callbacks=callbacks,
         verbose=verbose,
+        shuffle=False,  # the data set shuffles
     )
     if not all(np.isfinite(w).all() for w in model.get_weights()):
         raise RuntimeError(f"training of {card.name!r} diverged (non-finite weights); see {workdir}/log.csv")

@@ -8,7 +8,8 @@ model's `levels`, and `make_dataset` batches them for `model.fit`::
     model.fit(data.make_dataset(train, batch_size=64), epochs=1)
 """
 
-from pixelrnn_keras.data.pipeline import make_dataset
+from pixelrnn_keras.data.for_model import load_for_model
+from pixelrnn_keras.data.pipeline import make_dataset, make_step_dataset
 from pixelrnn_keras.data.sources import TFDS_NAMES, load, load_image_folder, load_npz, load_tfds
 from pixelrnn_keras.data.splits import split_holdout
 from pixelrnn_keras.data.transforms import binarize, quantize
@@ -17,10 +18,12 @@ __all__ = [
     "TFDS_NAMES",
     "binarize",
     "load",
+    "load_for_model",
     "load_image_folder",
     "load_npz",
     "load_tfds",
     "make_dataset",
+    "make_step_dataset",
     "quantize",
     "split_holdout",
 ]

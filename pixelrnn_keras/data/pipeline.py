@@ -51,6 +51,58 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_re
     dataset = dataset.batch(batch_size, drop_remainder=bool(drop_remainder))
     if repeat:
         dataset = dataset.repeat()
+    return dataset.prefetch(PREFETCH_BATCHES).with_options(_options())
+
+
+def make_step_dataset(images, batch_size, seed=0, start_step=0):
+    """An endless tf.data.Dataset of image batches in which batch k depends only on (images, batch_size, seed, k).
+
+    The images are visited in passes; pass p is a permutation of all images drawn from
+    (seed, p), and batches run on across the passes (every batch holds `batch_size` images).
+    Unlike `make_dataset(..., repeat=True)`, whose shuffling state lives in the iterator, the
+    stream can be restarted anywhere: ``make_step_dataset(..., start_step=s)`` yields exactly
+    batches s, s+1, ... of the stream started at 0. This is what makes a training run that is
+    resumed after epoch e (from ``start_step = e * steps_per_epoch``) see the same batches as
+    an uninterrupted one.
+
+    Under a `tf.distribute` strategy the global batches are split between the replicas
+    (tf.data's DATA auto-sharding between workers).
+
+    Args:
+        images: integer images (N, H, W) or (N, H, W, C) with values in [0, 255]; N >= 1.
+        batch_size: int >= 1 (the global batch).
+        seed: int >= 0.
+        start_step: int >= 0, the index of the first batch.
+
+    Returns:
+        tf.data.Dataset of int32 tensors (batch_size, H, W, C), without end.
+    """
+    images = as_uint8_images(images)
+    count = images.shape[0]
+    if not count:
+        raise ValueError(f"images must hold at least one image; got shape {images.shape}")
+    for name, value, low in (("batch_size", batch_size, 1), ("seed", seed, 0), ("start_step", start_step, 0)):
+        if not is_int(value) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
+    first_pass, offset = divmod(int(start_step) * int(batch_size), count)
+    seed = tf.constant(seed, tf.int64)
+
+    def permutation(pass_index):
+        order = tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), tf.stack([seed, pass_index]))
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    indices = tf.data.Dataset.counter(first_pass).flat_map(permutation).skip(offset)
+    pixels = tf.constant(images)
+    # int32 batches: tf.distribute's collectives, which may reduce a batch, take no uint8.
+    dataset = indices.batch(int(batch_size), drop_remainder=True).map(
+        lambda batch: tf.cast(tf.gather(pixels, batch), tf.int32)
+    )
+    return dataset.prefetch(PREFETCH_BATCHES).with_options(_options())
+
+
+def _options():
     options = tf.data.Options()
     options.autotune.enabled = False
-    return dataset.prefetch(PREFETCH_BATCHES).with_options(options)
+    # Batches are split between workers element-wise (there are no files to split).
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return options

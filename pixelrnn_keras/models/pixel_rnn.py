@@ -238,7 +238,20 @@ class PixelRNN(keras.Model):
         loss = tf.reduce_mean(nll)
         if self.losses:
             loss = loss + tf.add_n(self.losses)
-        return loss
+        # Under a tf.distribute strategy the replicas' gradients are summed: each replica's
+        # share of the mean over the global batch is its own mean / replicas (what Keras's
+        # losses do; `fit` scales the logged loss back).
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return loss / replicas if replicas > 1 else loss
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        logs = super().compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        strategy = tf.distribute.get_strategy()
+        if getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)():
+            # Keras 3 reduces a step's logs between workers with strategy.reduce("MEAN", axis=0),
+            # which fails on scalars (tensorflow/tensorflow#72388): give them that axis.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def get_config(self):
         config = super().get_config()
