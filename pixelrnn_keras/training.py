@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from pixelrnn_keras import data as datasets
-from pixelrnn_keras.models import PixelRNN
+from pixelrnn_keras.zoo.registry import build_model
 
 
 def card_data(card, source, data_dir=None):
@@ -62,7 +62,7 @@ def train(card, train_images, eval_images, workdir, epochs=None, steps_per_epoch
     steps_per_epoch = steps_per_epoch or recipe["steps_per_epoch"]
     os.makedirs(workdir, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    model = PixelRNN(**card.config, name=card.name)
+    model = build_model(card)
     schedule = keras.optimizers.schedules.CosineDecay(
         recipe["learning_rate"], decay_steps=epochs * steps_per_epoch, alpha=recipe.get("final_lr_fraction", 0.05)
     )
