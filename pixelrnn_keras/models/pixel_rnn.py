@@ -225,11 +225,7 @@ class PixelRNN(keras.Model):
         def init(layer):
             return layer.init_cache(batch, height, width, dtype)
 
-        blocks = (
-            tuple(init(block) for block in self.blocks)
-            if condition is None
-            else tuple(block.init_cache(batch, height, width, dtype, condition) for block in self.blocks)
-        )
+        blocks = tuple(block.init_cache(batch, height, width, dtype, condition) for block in self.blocks)
         cache = (
             init(self.input_conv),
             blocks,
