@@ -9,7 +9,7 @@ def evaluate_nll(model, images, batch_size=100, progress=None):
     """Mean NLL of `images` under `model`.
 
     Args:
-        model: a `PixelRNN`.
+        model: a `PixelRNN` or a `MultiScalePixelRNN` (anything with `log_prob` and `num_dims`).
         images: integer array (N, H, W, C) in [0, model.levels).
         batch_size: images per forward pass.
         progress: optional callable(done, total) called after each batch.

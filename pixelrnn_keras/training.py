@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from pixelrnn_keras import data as datasets
 from pixelrnn_keras.callbacks import AtomicBackupAndRestore, EpochSummaries, SampleGrid
-from pixelrnn_keras.models import PixelRNN
+from pixelrnn_keras.zoo.registry import build_model
 
 
 def card_data(card, source, data_dir=None):
@@ -117,7 +117,7 @@ def train(
     os.makedirs(workdir, exist_ok=True)
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-        model = PixelRNN(**card.config, name=card.name)
+        model = build_model(card)
         schedule = keras.optimizers.schedules.CosineDecay(
             recipe["learning_rate"], decay_steps=epochs * steps_per_epoch, alpha=recipe.get("final_lr_fraction", 0.05)
         )

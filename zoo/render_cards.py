@@ -19,6 +19,8 @@ def figure(metrics):
 
 
 def paper_figure(paper):
+    if not paper:
+        return "not reported"
     if "nats" in paper:
         return f"{paper['nats']:.2f} nats ({paper['split']})"
     return f"{paper['bits_per_dim']:.2f} bits/dim ({paper['split']})"
@@ -56,7 +58,7 @@ def render():
             f"- Training recipe: {t['optimizer']} at {t['learning_rate']}, {t['schedule']}, batch {t['batch_size']}, "
             f"{t['epochs']} epochs of {t['steps_per_epoch']} steps. Command: `{t['command']}`",
             f"- Result: {figure(card.metrics)}" + (f"; command: `{card.metrics['command']}`" if card.metrics else ""),
-            f"- Paper: {paper_figure(card.paper)}, {card.paper['source']}",
+            f"- Paper: {paper_figure(card.paper)}" + (f", {card.paper['source']}" if card.paper else ""),
             f"- Weights: " + (f"`{card.weights['file']}`, sha256 `{card.weights['sha256']}`" if card.weights else "none"),
             f"- Notes: {card.notes}",
         ]

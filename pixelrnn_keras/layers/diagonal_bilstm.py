@@ -91,6 +91,10 @@ class DiagonalBiLSTM(keras.layers.Layer):
         inputs: (batch, height, width, in_features), grouped by colour.
         row_context: optional (batch, height, width, context_features) map whose row i
             depends only on rows <= i of the image; read by the right-to-left direction.
+        gate_bias: optional (batch, height, width, 8 * units) map added to the input-to-state
+            pre-activations: features [:4u] to the left-to-right gates, [4u:] to the
+            right-to-left ones (e.g. from a conditioning image, which must not depend on the
+            image being modelled).
 
     Output shape: (batch, height, width, units).
 
@@ -139,19 +143,23 @@ class DiagonalBiLSTM(keras.layers.Layer):
         if config.get("inputs_shape") is not None:
             self.build(config["inputs_shape"], config.get("row_context_shape"))
 
-    def input_gates(self, inputs, row_context=None):
+    def input_gates(self, inputs, row_context=None, gate_bias=None):
         """Input-to-state pre-activations, (batch, H, W, 4u) for each direction (left, right)."""
         left = self.left_input_to_state(inputs)
         right_in = inputs if row_context is None else tf.concat([inputs, tf.cast(row_context, inputs.dtype)], -1)
         right = tf.tensordot(right_in, tf.cast(self.right_input_to_state, inputs.dtype), axes=1)
         right = right + tf.cast(self.right_bias, right.dtype)
         bias = forget_bias(self.units, left.dtype)
-        return left + bias, right + bias
+        left, right = left + bias, right + bias
+        if gate_bias is not None:
+            gate_bias = tf.cast(gate_bias, left.dtype)
+            left, right = left + gate_bias[..., : 4 * self.units], right + gate_bias[..., 4 * self.units :]
+        return left, right
 
-    def call(self, inputs, row_context=None):
+    def call(self, inputs, row_context=None, gate_bias=None):
         if (row_context is None) != (self._context_shape is None):
             raise ValueError("row_context must be given on every call if and only if it was given when building")
-        left, right = self.input_gates(inputs, row_context)
+        left, right = self.input_gates(inputs, row_context, gate_bias)
         columns, valid = _to_columns(left, right)
         height, width = inputs.shape[1:3]
         chunks = None if height is None or width is None else column_chunks(
@@ -167,8 +175,8 @@ class DiagonalBiLSTM(keras.layers.Layer):
     # every pixel; the right-to-left one runs over each row once it is complete (`end_row`),
     # which is all that the next row's outputs need.
 
-    def init_cache(self, batch, height, width, dtype):
-        """(weights, left input-to-state cache, state) for `step`.
+    def init_cache(self, batch, height, width, dtype, gate_bias=None):
+        """(weights, left input-to-state cache, state) for `step`, and `gate_bias` (as in `call`) if given.
 
         weights: the left-to-right and right-to-left state-to-state kernels, (2u, 4u) each, with
         rows [h(i - 1, j), h(i, j -/+ 1)], and the forget-gate offset (4u,).
@@ -182,19 +190,22 @@ class DiagonalBiLSTM(keras.layers.Layer):
         pixel = tf.zeros([batch, self.units], dtype)
         inputs = tf.zeros([batch, width, self._inputs_shape[-1]], dtype)
         input_cache = self.left_input_to_state.init_cache(batch, height, width, dtype)
-        return weights, input_cache, (row, pixel, pixel, inputs, row)
+        cache = weights, input_cache, (row, pixel, pixel, inputs, row)
+        return cache if gate_bias is None else (*cache, tf.cast(gate_bias, dtype))
 
     def step(self, cache, inputs, i, j):
         """Output at pixel (i, j), (batch, u), from its inputs (batch, in_features)."""
-        weights, input_cache, (hidden_above, hidden_left, cell_left, row_inputs, right_above) = cache
+        weights, input_cache, (hidden_above, hidden_left, cell_left, row_inputs, right_above), *gate_bias = cache
         left_kernel, _, bias = weights
         gates, input_cache = self.left_input_to_state.step(input_cache, inputs, i, j)
+        if gate_bias:
+            gates = gates + read_at(gate_bias[0], i, j)[:, : 4 * self.units]
         pair = tf.concat([read_at(hidden_above, j), hidden_left], axis=-1)
         hidden, cell = lstm_update(gates + bias + tf.matmul(pair, left_kernel), cell_left)
         # The right-to-left hidden state enters shifted down one row.
         outputs = hidden + read_at(right_above, j)
         state = write_at(hidden_above, hidden, j), hidden, cell, write_at(row_inputs, inputs, j), right_above
-        return outputs, (weights, input_cache, state)
+        return outputs, (weights, input_cache, state, *gate_bias)
 
     def end_row(self, cache, i, row_context=None):
         """Runs the right-to-left direction over the complete row i.
@@ -202,10 +213,11 @@ class DiagonalBiLSTM(keras.layers.Layer):
         Args:
             row_context: (batch, width, context_features), row i of the `row_context` map.
         """
-        weights, input_cache, (hidden_above, hidden_left, _, row_inputs, right_above) = cache
+        weights, input_cache, (hidden_above, hidden_left, _, row_inputs, right_above), *gate_bias = cache
         _, right_kernel, _ = weights
         context = None if row_context is None else row_context[:, None]
-        _, gates = self.input_gates(row_inputs[:, None], context)  # (batch, 1, width, 4u), bias included
+        row_bias = read_at(gate_bias[0], i)[:, None] if gate_bias else None  # (batch, 1, width, 8u)
+        _, gates = self.input_gates(row_inputs[:, None], context, row_bias)  # (batch, 1, width, 4u), biases included
 
         def right_step(state, column):
             hidden, cell = state
@@ -217,7 +229,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         zeros = tf.zeros_like(hidden_left)
         hidden, _ = tf.scan(right_step, columns, initializer=(zeros, zeros))
         right_row = tf.transpose(tf.reverse(hidden, [0]), [1, 0, 2])
-        return weights, input_cache, (hidden_above, zeros, zeros, row_inputs, right_row)
+        return weights, input_cache, (hidden_above, zeros, zeros, row_inputs, right_row), *gate_bias
 
     def get_config(self):
         config = super().get_config()

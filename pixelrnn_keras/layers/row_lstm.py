@@ -19,7 +19,12 @@ class RowLSTM(keras.layers.Layer):
     Each hidden state sees a triangle of rows above and, through the input map, the
     pixels to its left; colour group g of every gate sees colours <= g of its own pixel.
 
-    Input shape: (batch, height, width, in_features).
+    Call arguments:
+        inputs: (batch, height, width, in_features).
+        gate_bias: optional (batch, height, width, 4 * units) map added to the input-to-state
+            pre-activations, e.g. from a conditioning image (it must not depend on the image
+            being modelled, or causality is lost).
+
     Output shape: (batch, height, width, units).
 
     Args:
@@ -58,9 +63,11 @@ class RowLSTM(keras.layers.Layer):
             initializer=self.kernel_initializer,
         )
 
-    def call(self, inputs):
+    def call(self, inputs, gate_bias=None):
         gates_in = self.input_to_state(inputs)  # (B, H, W, 4u)
         gates_in = gates_in + forget_bias(self.units, gates_in.dtype)
+        if gate_bias is not None:
+            gates_in = gates_in + tf.cast(gate_bias, gates_in.dtype)
         rows = tf.transpose(gates_in, [1, 0, 2, 3])[:, None]  # (H, 1, B, W, 4u)
         kernel = tf.cast(self.state_to_state, gates_in.dtype)[None]
         hidden = self._scan(rows, kernel)
@@ -71,8 +78,8 @@ class RowLSTM(keras.layers.Layer):
 
     # One pixel at a time (see layers/incremental.py).
 
-    def init_cache(self, batch, height, width, dtype):
-        """(weights, input-to-state cache, state) for `step`.
+    def init_cache(self, batch, height, width, dtype, gate_bias=None):
+        """(weights, input-to-state cache, state) for `step`, and `gate_bias` (as in `call`) if given.
 
         weights: (state-to-state kernel (k * u, 4u), forget-gate offset (4u,)).
         state: hidden of the row above zero-padded to (batch, width + k - 1, u), its cell
@@ -81,24 +88,28 @@ class RowLSTM(keras.layers.Layer):
         weights = (tf.cast(self.state_to_state, dtype), forget_bias(self.units, dtype))
         hidden = tf.zeros([batch, width + self.kernel_size - 1, self.units], dtype)
         cell = tf.zeros([batch, width, self.units], dtype)
-        return weights, self.input_to_state.init_cache(batch, height, width, dtype), (hidden, cell, hidden, cell)
+        cache = weights, self.input_to_state.init_cache(batch, height, width, dtype), (hidden, cell, hidden, cell)
+        return cache if gate_bias is None else (*cache, tf.cast(gate_bias, dtype))
 
     def step(self, cache, inputs, i, j):
         """Hidden state at pixel (i, j), (batch, u), from its inputs (batch, in_features)."""
-        (kernel, bias), input_cache, (hidden_above, cell_above, hidden_row, cell_row) = cache
+        (kernel, bias), input_cache, (hidden_above, cell_above, hidden_row, cell_row), *gate_bias = cache
         gates, input_cache = self.input_to_state.step(input_cache, inputs, i, j)
+        if gate_bias:
+            gates = gates + read_at(gate_bias[0], i, j)
         # Padded columns j .. j + k - 1 are the image's j - k//2 .. j + k//2.
         taps = read_window(hidden_above, [j], [self.kernel_size])
         recurrent = tf.matmul(tf.reshape(taps, [-1, self.kernel_size * self.units]), kernel)
         hidden, cell = lstm_update(gates + bias + recurrent, read_at(cell_above, j))
         hidden_row = write_at(hidden_row, hidden, j + self.kernel_size // 2)
         cell_row = write_at(cell_row, cell, j)
-        return hidden, ((kernel, bias), input_cache, (hidden_above, cell_above, hidden_row, cell_row))
+        state = (hidden_above, cell_above, hidden_row, cell_row)
+        return hidden, ((kernel, bias), input_cache, state, *gate_bias)
 
     def end_row(self, cache, i):
         """Row i is complete: it becomes the row above."""
-        weights, input_cache, (_, _, hidden_row, cell_row) = cache
-        return weights, input_cache, (hidden_row, cell_row, hidden_row, cell_row)
+        weights, input_cache, (_, _, hidden_row, cell_row), *gate_bias = cache
+        return weights, input_cache, (hidden_row, cell_row, hidden_row, cell_row), *gate_bias
 
     def get_config(self):
         config = super().get_config()

@@ -1,6 +1,7 @@
-"""PixelRNN networks and the paper's presets."""
+"""PixelRNN networks (single- and multi-scale) and the paper's presets."""
 
+from pixelrnn_keras.models.multi_scale import MultiScalePixelRNN
 from pixelrnn_keras.models.pixel_rnn import PixelRNN
 from pixelrnn_keras.models.presets import PAPER_PRESETS, preset_config
 
-__all__ = ["PAPER_PRESETS", "PixelRNN", "preset_config"]
+__all__ = ["PAPER_PRESETS", "MultiScalePixelRNN", "PixelRNN", "preset_config"]

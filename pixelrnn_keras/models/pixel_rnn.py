@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from pixelrnn_keras import sampling
+from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.residual import ResidualBlock, check_arch
 from pixelrnn_keras.models.inputs import check_images
@@ -45,6 +46,11 @@ class PixelRNN(keras.Model):
         kernel_size: k of the Row LSTM's k x 1 convolutions and of PixelCNN's k x k ones.
         first_kernel_size: size of the first mask-A convolution.
         skip_connections: add learned skip connections from every block to the head.
+        condition_features: c > 0 makes the network conditional (the upper scale of a
+            `MultiScalePixelRNN`): every call then takes a `condition` map (batch, H, W, c),
+            and a 1x1 unmasked convolution of it is added to the first convolution's output
+            and to every block's input-to-state map (see `ResidualBlock`). The map must not
+            depend on the image being modelled. 0: unconditional (no extra weights).
     """
 
     def __init__(
@@ -58,6 +64,7 @@ class PixelRNN(keras.Model):
         kernel_size=3,
         first_kernel_size=7,
         skip_connections=False,
+        condition_features=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -80,15 +87,23 @@ class PixelRNN(keras.Model):
         self.kernel_size = int(kernel_size)
         self.first_kernel_size = int(first_kernel_size)
         self.skip_connections = bool(skip_connections)
+        if int(condition_features) < 0:
+            raise ValueError(f"condition_features must be an int >= 0, got {condition_features}")
+        self.condition_features = int(condition_features)
 
         groups = self.channels
         width = 2 * self.hidden
         dtype = self.dtype_policy
         self.input_conv = MaskedConv2D(width, self.first_kernel_size, "A", groups, name="input_conv", dtype=dtype)
         self.blocks = [
-            ResidualBlock(self.arch, self.hidden, groups, self.kernel_size, name=f"block_{i}", dtype=dtype)
+            ResidualBlock(
+                self.arch, self.hidden, groups, self.kernel_size, self.condition_features, name=f"block_{i}", dtype=dtype
+            )
             for i in range(self.num_layers)
         ]
+        self.input_condition = (
+            keras.layers.Dense(width, name="input_condition", dtype=dtype) if self.condition_features else None
+        )
         self.skips = (
             [MaskedConv2D(width, 1, "B", groups, name=f"skip_{i}", dtype=dtype) for i in range(self.num_layers)]
             if self.skip_connections
@@ -115,6 +130,8 @@ class PixelRNN(keras.Model):
         image = (None, height, width, channels)
         stream = (None, height, width, 2 * self.hidden)
         self.input_conv.build(image)
+        if self.input_condition is not None:
+            self.input_condition.build((None, height, width, self.condition_features))
         for block in self.blocks:
             block.build(stream, image if self.arch == "diagonal_bilstm" else None)
         for skip in self.skips:
@@ -123,13 +140,29 @@ class PixelRNN(keras.Model):
         self.head_logits.build((None, height, width, self.head_units))
         self.built = True
 
-    def call(self, images):
+    def _check_condition(self, condition):
+        """`condition` as a (batch, H, W, c) map in the compute dtype, or None for an unconditional model."""
+        if not self.condition_features:
+            if condition is not None:
+                raise ValueError("condition must be None: this model was built with condition_features=0")
+            return None
+        expected = (*self.image_shape[:2], self.condition_features)
+        shape = None if condition is None else tuple(condition.shape)
+        if shape is None or len(shape) != 4 or any(s is not None and s != e for s, e in zip(shape[1:], expected)):
+            raise ValueError(f"condition must be a map of shape (batch, {', '.join(map(str, expected))}), got {shape}")
+        return tf.cast(condition, self.compute_dtype)
+
+    def call(self, images, condition=None):
         images = check_images(images, self.image_shape, self.levels)
+        condition = self._check_condition(condition)
         x = scale_images(images, self.levels, self.compute_dtype)
         stream = self.input_conv(x)
+        if condition is not None:
+            stream = stream + self.input_condition(condition)
         skipped = stream
         for i, block in enumerate(self.blocks):
-            stream = block(stream, x) if self.arch == "diagonal_bilstm" else block(stream)
+            context = x if self.arch == "diagonal_bilstm" else None
+            stream = block(stream, context, condition) if condition is not None else block(stream, context)
             if self.skips:
                 skipped = skipped + self.skips[i](stream)
         head_in = skipped if self.skips else stream
@@ -143,14 +176,23 @@ class PixelRNN(keras.Model):
         nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=images, logits=tf.cast(logits, tf.float32))
         return -tf.reduce_sum(nll, axis=[1, 2, 3])
 
-    def log_prob(self, images):
-        """(batch,) log-likelihood of each image in nats. See `bits_per_dim` for bits/dim."""
+    def log_prob(self, images, condition=None):
+        """(batch,) log-likelihood of each image in nats (given `condition`, for a conditional model).
+
+        See `nats_to_bits_per_dim` for bits/dim."""
         images = check_images(images, self.image_shape, self.levels)
-        return self._log_prob_fn(images)
+        if condition is None:
+            self._check_condition(None)
+            return self._log_prob_fn(images)
+        return self._conditional_log_prob_fn(images, self._check_condition(condition))
 
     @tf.function(reduce_retracing=True)
     def _log_prob_fn(self, images):
         return self.log_prob_from_logits(images, self(images))
+
+    @tf.function(reduce_retracing=True)
+    def _conditional_log_prob_fn(self, images, condition):
+        return self.log_prob_from_logits(images, self(images, condition))
 
     def nats_to_bits_per_dim(self, nats):
         return nats / (self.num_dims * math.log(2.0))
@@ -170,21 +212,28 @@ class PixelRNN(keras.Model):
     # per pixel, `step` once per colour channel from the same cache, then `end_pixel` on the cache
     # of the last call; `end_row` after the last pixel of each row.
 
-    def init_cache(self, batch):
-        """Every layer's cache before the first pixel: (input_conv, blocks, skips, head_hidden, head_logits)."""
+    def init_cache(self, batch, condition=None):
+        """Every layer's cache before the first pixel: (input_conv, blocks, skips, head_hidden, head_logits),
+        and for a conditional model the first convolution's bias map (batch, H, W, 2h) from `condition`.
+
+        The blocks compute their bias maps from `condition` here, once per sampling run.
+        """
         height, width, _ = self.image_shape
         dtype = self.compute_dtype
+        condition = self._check_condition(condition)
 
         def init(layer):
             return layer.init_cache(batch, height, width, dtype)
 
-        return (
+        blocks = tuple(block.init_cache(batch, height, width, dtype, condition) for block in self.blocks)
+        cache = (
             init(self.input_conv),
-            tuple(init(block) for block in self.blocks),
+            blocks,
             tuple(init(skip) for skip in self.skips),
             init(self.head_hidden),
             init(self.head_logits),
         )
+        return cache if condition is None else (*cache, self.input_condition(condition))
 
     def step(self, cache, pixel, i, j):
         """Logits at pixel (i, j), (batch, C, levels), and the cache advanced past it.
@@ -192,9 +241,11 @@ class PixelRNN(keras.Model):
         `pixel` (batch, C) int32 holds the pixel's known channels; the logits of channel c
         depend only on channels < c, so the others may hold anything.
         """
-        conv_cache, block_caches, skip_caches, hidden_cache, logits_cache = cache
+        conv_cache, block_caches, skip_caches, hidden_cache, logits_cache, *input_bias = cache
         x = scale_images(pixel, self.levels, self.compute_dtype)
         stream, conv_cache = self.input_conv.step(conv_cache, x, i, j)
+        if input_bias:
+            stream = stream + read_at(input_bias[0], i, j)
         skipped = stream
         block_caches, skip_caches = list(block_caches), list(skip_caches)
         for k, block in enumerate(self.blocks):
@@ -205,7 +256,7 @@ class PixelRNN(keras.Model):
         head_in = skipped if self.skips else stream
         hidden, hidden_cache = self.head_hidden.step(hidden_cache, tf.nn.relu(head_in), i, j)
         logits, logits_cache = self.head_logits.step(logits_cache, tf.nn.relu(hidden), i, j)
-        cache = conv_cache, tuple(block_caches), tuple(skip_caches), hidden_cache, logits_cache
+        cache = conv_cache, tuple(block_caches), tuple(skip_caches), hidden_cache, logits_cache, *input_bias
         return tf.reshape(logits, [-1, self.channels, self.levels]), cache
 
     def end_pixel(self, cache, pixel, i, j):
@@ -266,6 +317,8 @@ class PixelRNN(keras.Model):
             first_kernel_size=self.first_kernel_size,
             skip_connections=self.skip_connections,
         )
+        if self.condition_features:  # unconditional configs stay as they were
+            config.update(condition_features=self.condition_features)
         return config
 
     @classmethod

@@ -52,8 +52,14 @@ def complete(model, images, known, seed=None, temperature=1.0, method="cached", 
     Returns:
         (N, H, W, C) int32 tensor.
     """
+    images, known = check_completion_args(images, known, model.image_shape, model.levels)
+    return _draw(model, images, known, seed, temperature, method, jit_compile)
+
+
+def check_completion_args(images, known, image_shape, levels):
+    """(images (N, H, W, C) int32, known (N, H, W, C) bool) tensors, after checking both; see `complete`."""
     given_shape = tuple(np.shape(images))
-    images = check_images(images, model.image_shape, model.levels)
+    images = check_images(images, image_shape, levels)
     if images.shape[0] == 0:
         raise ValueError(f"images must hold at least one image, got shape {given_shape}")
     known_dtype = getattr(known, "dtype", None)
@@ -63,7 +69,7 @@ def complete(model, images, known, seed=None, temperature=1.0, method="cached", 
             f"{getattr(known_dtype, 'name', type(known).__name__)} of shape {tuple(np.shape(known))}"
         )
     known = tf.reshape(known, images.shape)  # adds the channel axis where images had none
-    return _draw(model, images, known, seed, temperature, method, jit_compile)
+    return images, known
 
 
 def generate(model, gumbel, temperature, values, known, method="cached", jit_compile=True):
@@ -101,16 +107,22 @@ def _check_method(method):
         raise ValueError(f"method must be one of {sorted(LOOPS)}, got {method!r}")
 
 
-def _draw(model, values, known, seed, temperature, method, jit_compile):
+def check_draw_args(seed, temperature, method):
+    """The int seed to draw with (a fresh one for None), after checking all three arguments."""
     _check_method(method)
     if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (
         math.isfinite(temperature) and temperature > 0
     ):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     if seed is None:
-        seed = int(np.random.default_rng().integers(2**63))
-    elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+        return int(np.random.default_rng().integers(2**63))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
         raise ValueError(f"seed must be None or an int in [0, 2**63), got {seed!r}")
+    return int(seed)
+
+
+def _draw(model, values, known, seed, temperature, method, jit_compile):
+    seed = check_draw_args(seed, temperature, method)
     gumbel = gumbel_noise(values.shape[0], model.image_shape, model.levels, int(seed), model.compute_dtype)
     images, _ = generate(model, gumbel, temperature, values, known, method, jit_compile)
     return images

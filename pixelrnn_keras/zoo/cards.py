@@ -19,7 +19,7 @@ class ModelCard:
     Attributes:
         name: registry name, e.g. "mnist_diag".
         summary: one line for `list_models` and the README table.
-        config: `PixelRNN` constructor arguments.
+        config: constructor arguments of the `model` class.
         data: the data set and its preprocessing: {"name", "file", "train_split",
             "eval_split", optional "holdout": {"fraction", "seed"}, "license"}.
         training: the recipe: {"optimizer", "learning_rate", "batch_size", "epochs", ...,
@@ -29,6 +29,7 @@ class ModelCard:
         weights: {"file", "sha256"} of the bundled weights, or None (no pretrained weights).
         metrics: {"nats", "bits_per_dim", "split", "num_images", "command"} from `pixelrnn eval`, or None.
         params: number of parameters.
+        model: the class the entry builds: "PixelRNN" or "MultiScalePixelRNN".
     """
 
     name: str
@@ -41,6 +42,7 @@ class ModelCard:
     weights: dict = None
     metrics: dict = None
     params: int = None
+    model: str = "PixelRNN"
 
     @property
     def path(self):

@@ -7,10 +7,11 @@ import os
 
 import keras
 
-from pixelrnn_keras.models import PixelRNN
+from pixelrnn_keras.models import MultiScalePixelRNN, PixelRNN
 from pixelrnn_keras.zoo.cards import read_cards
 
 _CARDS = read_cards()
+MODEL_CLASSES = {"PixelRNN": PixelRNN, "MultiScalePixelRNN": MultiScalePixelRNN}
 
 
 def list_models(pattern="*"):
@@ -27,6 +28,13 @@ def get_card(name):
     return _CARDS[name]
 
 
+def build_model(card):
+    """A freshly initialised model of `card` (its `model` class built from its `config`)."""
+    if card.model not in MODEL_CLASSES:
+        raise ValueError(f"card {card.name!r}: model must be one of {sorted(MODEL_CLASSES)}, got {card.model!r}")
+    return MODEL_CLASSES[card.model](**card.config, name=card.name)
+
+
 def sha256_of(path):
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -36,7 +44,7 @@ def sha256_of(path):
 
 
 def load(name, weights="pretrained", cache_dir=None):
-    """A ready `PixelRNN` for zoo entry `name`.
+    """A ready model (`PixelRNN` or `MultiScalePixelRNN`, as its card says) for zoo entry `name`.
 
     Args:
         name: a name from `list_models()`.
@@ -51,7 +59,7 @@ def load(name, weights="pretrained", cache_dir=None):
             No model is returned unless its weights loaded completely.
     """
     card = get_card(name)
-    model = PixelRNN(**card.config, name=name)
+    model = build_model(card)
     if weights is None:
         return model
     if weights == "pretrained":
