@@ -33,7 +33,7 @@ def describe(report):
     if "files" in report:
         files = ", ".join(f"{os.path.basename(p)} ({_megabytes(p)})" for p in report["files"].values())
         wrote = f"wrote ONNX (opset {report['opset']}) to {report['path']}: {files}"
-        where, same = "onnxruntime", f"samples identical for the same noise: {_yes(report['samples_identical'])}"
+        where, same = "in onnxruntime", f"samples identical for the same noise: {_yes(report['samples_identical'])}"
     else:
         wrote = f"wrote SavedModel to {report['path']} ({_megabytes(report['path'])}), signatures: " + ", ".join(
             report["signatures"]

@@ -3,9 +3,9 @@
 The SavedModel holds the weights and the traced graphs only (no Keras or pixelrnn_keras
 objects), so `tf.saved_model.load(path)` in a process without this package runs it. Every
 signature takes a dynamic batch; image height, width, channels and dtypes are fixed: TensorFlow
-rejects another dtype or shape with InvalidArgumentError (a TypeError when called as a function
-attribute, `loaded.log_prob(images)`). So do value checks: images in [0, levels), num >= 1,
-temperature > 0 and finite, known of the batch size of images.
+rejects another dtype or shape with InvalidArgumentError (a TypeError when the same function is
+called as an attribute, `loaded.log_prob(images)`). Bad values raise InvalidArgumentError too:
+images outside [0, levels), num < 1, a temperature not finite and > 0, known of another batch size.
 
 Signatures (inputs -> outputs):
     log_prob(images int32 (N, H, W, C)) -> {"log_prob": float32 (N,)}, nats per image
@@ -16,8 +16,8 @@ Signatures (inputs -> outputs):
 
 `sample` and `complete` draw the same images as `model.sample(num, seed, temperature)` and
 `model.complete(images, known, seed, temperature)`: the noise is drawn from the seed outside
-XLA as in the library, then the XLA-compiled cached sampler runs (kept compiled in the
-SavedModel). The noise of `sample_from_noise` is Gumbel(0, 1) of the model's compute dtype,
+XLA as in the library, then the cached sampler runs, marked for XLA compilation in the SavedModel
+as in the library (compiled on the first call of each batch size wherever the SavedModel is loaded). The noise of `sample_from_noise` is Gumbel(0, 1) of the model's compute dtype,
 e.g. `pixelrnn_keras.sampling.gumbel_noise`, as in the ONNX sampling graph.
 """
 
@@ -147,14 +147,14 @@ def verify_saved_model(model, path, num=4, seed=0, temperature=0.9):
     temperature_tensor = tf.constant(temperature, tf.float32)
     seed_tensor = tf.constant(seed, tf.int64)
     sampled = loaded.signatures["sample"](num=tf.constant(num), seed=seed_tensor, temperature=temperature_tensor)
-    samples_identical = np.array_equal(sampled["images"], model.sample(num, seed=seed, temperature=temperature))
+    samples_identical = bool(np.array_equal(sampled["images"], model.sample(num, seed=seed, temperature=temperature)))
     completed = loaded.signatures["complete"](
         images=tf.constant(images[:num], tf.int32), known=tf.constant(known), seed=seed_tensor,
         temperature=temperature_tensor,
     )
-    completions_identical = np.array_equal(
+    completions_identical = bool(np.array_equal(
         completed["images"], model.complete(images[:num], known, seed=seed, temperature=temperature)
-    )
+    ))
     figures = {
         "log_prob_max_rel_diff": difference,
         "samples_identical": samples_identical,
