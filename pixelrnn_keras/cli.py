@@ -228,6 +228,14 @@ def cmd_complete(args):
     print(f"wrote {args.out} (rows: top halves, completions, originals)")
 
 
+def cmd_export(args):
+    from pixelrnn_keras.export.command import run
+
+    status = run(args.name_or_file, args.format, args.out, opset=args.opset, overwrite=args.overwrite)
+    if status:
+        raise SystemExit(status)  # `run` has printed the one-line error
+
+
 def cmd_zoo_list(args):
     from pixelrnn_keras.zoo import get_card, list_models
 
@@ -309,6 +317,14 @@ def build_parser():
     evaluate.add_argument("--limit", type=_positive_int, help="evaluate only the first N images")
     evaluate.add_argument("--batch-size", type=_positive_int, default=100)
     evaluate.set_defaults(prog=evaluate.prog, run=cmd_eval)
+
+    export = commands.add_parser("export", help="a SavedModel or ONNX graphs of a model, verified against it")
+    export.add_argument("name_or_file", metavar="NAME_OR_FILE", help="a zoo name or a .keras file")
+    export.add_argument("--format", required=True, choices=["saved_model", "onnx"])
+    export.add_argument("--out", required=True, help="the directory to create")
+    export.add_argument("--opset", type=int, default=17, help="ONNX opset, 13 to 18")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
+    export.set_defaults(run=cmd_export)
 
     zoo = commands.add_parser("zoo", help="list the zoo or show a card")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)

@@ -43,11 +43,13 @@ def write_at(buffer, values, *index):
 def read_window(buffer, index, size):
     """buffer[:, index[0] : index[0] + size[0], ...] for scalar tensor indices; shape (batch, *size, ...).
 
-    Every size is static: with a -1 size and a start index only known at run time, TensorFlow's
-    XLA slice pads the whole buffer first, which would cost O(buffer) per pixel.
+    No size is -1: with a -1 size and a start index only known at run time, TensorFlow's XLA
+    slice pads the whole buffer first, which would cost O(buffer) per pixel. An unknown batch
+    size (a graph traced for any batch, as in an exported SavedModel) is read from the buffer's
+    shape, a constant once XLA compiles for a concrete batch.
     """
     rest = list(buffer.shape[1 + len(index) :])
-    batch = -1 if buffer.shape[0] is None else buffer.shape[0]
+    batch = tf.shape(buffer)[0] if buffer.shape[0] is None else buffer.shape[0]
     return tf.slice(buffer, [0, *index] + [0] * len(rest), [batch, *size, *rest])
 
 

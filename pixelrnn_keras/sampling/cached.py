@@ -6,18 +6,23 @@ Generic over the model's one-pixel API (`init_cache`, `step`, `end_pixel`, `end_
 
 import tensorflow as tf
 
-from pixelrnn_keras.layers.incremental import read_at
+from pixelrnn_keras.layers.incremental import read_at, write_at
 from pixelrnn_keras.sampling.noise import choose
 from pixelrnn_keras.sampling.record import batch_first, gather_steps, steps_record
 
 
-def cached_loop(model, gumbel, temperature, values, known):
+def cached_loop(model, gumbel, temperature, values, known, portable=False):
     """Draws the sub-pixels in order; arguments and results as `naive_loop`'s (and the same images).
 
     Per pixel, the network's column runs once per channel c, each time from the cache before
     the pixel: the masks make channel c's logits independent of channels >= c, which hold
     zeros or known values meanwhile. The last run's cache, with the complete pixel recorded
     (`end_pixel`), carries on. The logits are returned for every sub-pixel, known ones too.
+
+    With `portable`, the images are kept in one (batch, H, W, C) tensor updated by a scatter
+    per pixel and no logits are recorded (None is returned for them): tf2onnx cannot convert
+    TensorArrays carried through nested loops, this form it can (see `pixelrnn_keras.export`).
+    Same images; without XLA, each scatter copies the images.
     """
     height, width, channels = model.image_shape
     batch = gumbel.shape[0] or tf.shape(gumbel)[0]
@@ -33,6 +38,8 @@ def cached_loop(model, gumbel, temperature, values, known):
             drawn = choose(logits[:, c], noise[:, c], temperature, pixel_known[:, c], pixel_values[:, c])
             pixel = tf.concat([pixel[:, :c], drawn[:, None], pixel[:, c + 1 :]], axis=1)
         cache = model.end_pixel(new_cache, pixel, i, j)
+        if portable:
+            return j + 1, i, write_at(images, pixel, i, j), used, cache
         t = i * width + j
         return j + 1, i, images.write(t, pixel), used.write(t, tf.stack(pixel_logits, axis=1)), cache
 
@@ -40,10 +47,16 @@ def cached_loop(model, gumbel, temperature, values, known):
         _, _, images, used, cache = tf.while_loop(
             lambda j, *_: j < width, pixel_body, (tf.constant(0), i, images, used, cache)
         )
-        return i + 1, images, used, model.end_row(cache, gather_steps(images, i * width, width), i)
+        row = read_at(images, i) if portable else gather_steps(images, i * width, width)
+        return i + 1, images, used, model.end_row(cache, row, i)
 
-    images = steps_record(height * width, tf.int32, [gumbel.shape[0], channels])
-    used = steps_record(height * width, gumbel.dtype, [gumbel.shape[0], channels, model.levels])
+    if portable:
+        images, used = tf.zeros([batch, height, width, channels], tf.int32), ()
+    else:
+        images = steps_record(height * width, tf.int32, [gumbel.shape[0], channels])
+        used = steps_record(height * width, gumbel.dtype, [gumbel.shape[0], channels, model.levels])
     loop_vars = (tf.constant(0), images, used, model.init_cache(batch))
     _, images, used, _ = tf.while_loop(lambda i, *_: i < height, row_body, loop_vars)
+    if portable:
+        return images, None
     return batch_first(images, (height, width)), batch_first(used, (height, width))

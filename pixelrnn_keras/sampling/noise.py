@@ -11,12 +11,17 @@ import tensorflow as tf
 
 
 def gumbel_noise(num, image_shape, levels, seed, dtype="float32"):
-    """(num, H, W, C, levels) standard Gumbel noise from the int `seed` (eager, never under XLA)."""
+    """(num, H, W, C, levels) standard Gumbel noise from the int `seed` (eager, never under XLA).
+
+    `num` and `seed` may also be scalar tensors (int32 and int64) in a graph without XLA, as in
+    an exported SavedModel: stateless random ops give the same numbers there as eagerly.
+    """
     dtype = tf.as_dtype(dtype)
     shape = [num, *image_shape, levels]
     # u in [tiny, 1): both logarithms stay finite.
     tiny = np.finfo(dtype.as_numpy_dtype).tiny
-    uniform = tf.random.stateless_uniform(shape, seed=tf.constant([seed, 0], tf.int64), minval=tiny, dtype=dtype)
+    seed = tf.stack([tf.convert_to_tensor(seed, tf.int64), tf.constant(0, tf.int64)])
+    uniform = tf.random.stateless_uniform(shape, seed=seed, minval=tiny, dtype=dtype)
     return -tf.math.log(-tf.math.log(uniform))
 
 

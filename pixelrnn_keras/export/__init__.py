@@ -1,0 +1,28 @@
+"""Self-contained graphs of a trained PixelRNN, for servers without this package.
+
+- `to_saved_model(model, path)`: a TensorFlow SavedModel with the signatures `log_prob`,
+  `sample` (the XLA-compiled cached sampler, noise drawn from a seed), `sample_from_noise`
+  and `complete`; `tf.saved_model.load(path)` is all a user needs.
+- `to_onnx(model, path)`: `log_prob.onnx` and `sample.onnx` (Gumbel noise as an input, so
+  samples are reproducible across runtimes), for onnxruntime.
+
+Both write a directory atomically and verify what they wrote against the Keras model before
+it appears under `path`: a failed conversion leaves nothing behind.
+"""
+
+from pixelrnn_keras.export.command import FORMATS, export
+from pixelrnn_keras.export.onnx_graphs import DEFAULT_OPSET, OPSETS, to_onnx
+from pixelrnn_keras.export.saved_model import to_saved_model
+from pixelrnn_keras.export.source import load_model
+from pixelrnn_keras.export.verification import VerificationError
+
+__all__ = [
+    "DEFAULT_OPSET",
+    "FORMATS",
+    "OPSETS",
+    "VerificationError",
+    "export",
+    "load_model",
+    "to_onnx",
+    "to_saved_model",
+]
