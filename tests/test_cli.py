@@ -124,7 +124,8 @@ def test_train_on_a_folder_then_sample_from_its_weights(tiny, capsys, tmp_path):
 
 def test_zoo_list_and_info(capsys):
     code, out, _ = run(capsys, "zoo", "list", "mnist_*")
-    assert code == 0 and [line.split()[0] for line in out.splitlines()] == ["mnist_diag", "mnist_multiscale", "mnist_pixelcnn", "mnist_row"]
+    names = [line.split()[0] for line in out.splitlines()]
+    assert code == 0 and names == ["mnist_diag", "mnist_multiscale", "mnist_pixelcnn", "mnist_row"]
     code, out, _ = run(capsys, "zoo", "info", "mnist_diag")
     assert code == 0 and '"name": "mnist_diag"' in out
 
