@@ -82,14 +82,18 @@ def runtimes(name, workdir, args):
     saved_model = to_saved_model(model, os.path.join(workdir, f"{name}_saved_model"), verify=False)["path"]
     files = to_onnx(model, os.path.join(workdir, f"{name}_onnx"), verify=False)["files"]
     loaded = tf.saved_model.load(saved_model)
-    sessions = {graph: onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"]) for graph, path in files.items()}
+    sessions = {
+        graph: onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"]) for graph, path in files.items()
+    }
 
     images = np.random.default_rng(0).integers(0, model.levels, (args.batch, *model.image_shape), dtype=np.int32)
     images_tensor = tf.constant(images)
     seed, temperature = 1, 1.0
     noise = gumbel_noise(args.num, model.image_shape, model.levels, seed).numpy()
     feed = {"noise": noise, "temperature": np.array(temperature, np.float32)}
-    sample_inputs = dict(num=tf.constant(args.num), seed=tf.constant(seed, tf.int64), temperature=tf.constant(temperature))
+    sample_inputs = dict(
+        num=tf.constant(args.num), seed=tf.constant(seed, tf.int64), temperature=tf.constant(temperature)
+    )
     log_prob = {
         "Keras": lambda: model.log_prob(images).numpy(),
         "SavedModel": lambda: loaded.signatures["log_prob"](images=images_tensor)["log_prob"].numpy(),
@@ -152,8 +156,11 @@ def main():
     print(f"\nsampling {args.num} images (seconds per batch; ratios: time relative to Keras, < 1 is faster)")
     print(header)
     print("-" * len(header))
-    for name, _, weights, lp, sp, first, _ in rows:
-        firsts = lambda kind: " / ".join(f"{first[kind, r]:.1f}" for r in ("Keras", "SavedModel", "onnxruntime"))  # noqa: E731
+    for name, _, _, _, sp, first, _ in rows:
+
+        def firsts(kind):
+            return " / ".join(f"{first[kind, r]:.1f}" for r in ("Keras", "SavedModel", "onnxruntime"))
+
         print(
             f"{name:<16} {sp['Keras']:>8.3f} {sp['SavedModel']:>12.3f} {sp['onnxruntime']:>13.3f} "
             f"{sp['SavedModel'] / sp['Keras']:>8.2f} {sp['onnxruntime'] / sp['Keras']:>9.2f}  "

@@ -134,7 +134,8 @@ def test_saved_model_in_a_fresh_process_without_the_package_gives_the_keras_numb
         images, known = inputs[arch + "/images"], inputs[arch + "/known"]
         np.testing.assert_allclose(out[arch + "/log_prob"], model.log_prob(images), rtol=1e-5)
         np.testing.assert_array_equal(out[arch + "/sample"], model.sample(4, seed=11, temperature=0.8))
-        np.testing.assert_array_equal(out[arch + "/from_noise"], keras_samples(model, tf.constant(inputs[arch + "/noise"])))
+        from_noise = keras_samples(model, tf.constant(inputs[arch + "/noise"]))
+        np.testing.assert_array_equal(out[arch + "/from_noise"], from_noise)
         completed = model.complete(images[:4], known, seed=11, temperature=0.8)
         np.testing.assert_array_equal(out[arch + "/complete"], completed)
         np.testing.assert_array_equal(out[arch + "/complete"][known], images[:4][known])
@@ -334,7 +335,8 @@ def test_cli_and_scripts_refuse_bad_input_in_one_line(keras_file, tmp_path, caps
     to_onnx_script = runpy.run_path(str(ROOT / "export" / "to_onnx.py"))["main"]
     to_saved_model_script = runpy.run_path(str(ROOT / "export" / "to_saved_model.py"))["main"]
     cases = [
-        (lambda out: cli_main(["export", "no_such_model", "--format", "onnx", "--out", out]), "model must be a zoo name"),
+        (lambda out: cli_main(["export", "no_such_model", "--format", "onnx", "--out", out]),
+         "model must be a zoo name"),
         (lambda out: cli_main(["export", str(tmp_path / "missing.keras"), "--format", "saved_model", "--out", out]),
          "or an existing .keras file"),
         (lambda out: cli_main(["export", str(keras_file), "--format", "onnx", "--opset", "9", "--out", out]),

@@ -5,8 +5,10 @@
   and `complete`; `tf.saved_model.load(path)` is all a user needs.
 - `to_onnx(model, path)`: `log_prob.onnx` and `sample.onnx` (Gumbel noise as an input, so
   samples are reproducible across runtimes), for onnxruntime.
+- `export(name_or_file, format, out)`: either, from a zoo name or a `.keras` file, as the
+  `pixelrnn export` command and the scripts in the repository's export/ do.
 
-Both write a directory atomically and verify what they wrote against the Keras model before
+All write a directory atomically and verify what they wrote against the Keras model before
 it appears under `path`: a failed conversion leaves nothing behind.
 """
 

@@ -16,9 +16,10 @@ Signatures (inputs -> outputs):
 
 `sample` and `complete` draw the same images as `model.sample(num, seed, temperature)` and
 `model.complete(images, known, seed, temperature)`: the noise is drawn from the seed outside
-XLA as in the library, then the cached sampler runs, marked for XLA compilation in the SavedModel
-as in the library (compiled on the first call of each batch size wherever the SavedModel is loaded). The noise of `sample_from_noise` is Gumbel(0, 1) of the model's compute dtype,
-e.g. `pixelrnn_keras.sampling.gumbel_noise`, as in the ONNX sampling graph.
+XLA as in the library, then the cached sampler runs, marked for XLA compilation as in the library
+(compiled on the first call of each batch size wherever the SavedModel is loaded). The noise of
+`sample_from_noise` is Gumbel(0, 1) of the model's compute dtype, e.g.
+`pixelrnn_keras.sampling.gumbel_noise`, as in the ONNX sampling graph.
 """
 
 import os
