@@ -138,11 +138,14 @@ def _codec_inputs(paths, model):
         try:
             with Image.open(path) as image:
                 if image.mode not in lossless:
-                    raise UsageError(f"IN: {path} has mode {image.mode}; a {channels}-channel model needs {sorted(lossless)}")
+                    raise UsageError(
+                        f"IN: {path} has mode {image.mode}; a {channels}-channel model needs {sorted(lossless)}"
+                    )
                 pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
         except (OSError, UnidentifiedImageError) as err:
             raise UsageError(f"IN: {path} is not a readable image or .npz file ({err})") from err
-        batches.append(from_intensities(pixels.reshape(*pixels.shape[:2], channels), model.levels, name=f"IN {path}")[None])
+        pixels = pixels.reshape(*pixels.shape[:2], channels)
+        batches.append(from_intensities(pixels, model.levels, name=f"IN {path}")[None])
     for path, batch in zip(paths, batches):
         if batch.shape[1:] != (height, width, channels):
             raise UsageError(f"IN: {path} holds images of shape {batch.shape[1:]}; the model takes {model.image_shape}")
@@ -159,7 +162,8 @@ def cmd_compress(args):
     with open(tmp, "wb") as f:
         f.write(stream)
     os.replace(tmp, args.out)
-    print(f"wrote {args.out}: {len(images)} images in {len(stream)} bytes ({8 * len(stream) / images.size:.4f} bits/dim)")
+    bits_per_dim = 8 * len(stream) / images.size
+    print(f"wrote {args.out}: {len(images)} images in {len(stream)} bytes ({bits_per_dim:.4f} bits/dim)")
 
 
 def cmd_decompress(args):

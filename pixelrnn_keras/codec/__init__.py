@@ -20,4 +20,12 @@ stream raises an error, never returns a wrong image). See `header.py` for the fo
 from pixelrnn_keras.codec.coding import compress, decompress, read_header
 from pixelrnn_keras.codec.header import CorruptStreamError, Header, ModelMismatchError, model_sha256
 
-__all__ = ["CorruptStreamError", "Header", "ModelMismatchError", "compress", "decompress", "model_sha256", "read_header"]
+__all__ = [
+    "CorruptStreamError",
+    "Header",
+    "ModelMismatchError",
+    "compress",
+    "decompress",
+    "model_sha256",
+    "read_header",
+]

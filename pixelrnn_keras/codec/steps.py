@@ -9,9 +9,10 @@ Two XLA details shape the functions here:
 - A position passed as an argument would be compiled in as a constant (the layers slice at it), one
   program per pixel; inside a loop over positions it is a run-time value, as in the sampler. So each
   call runs a one-iteration loop starting at its position (`_at_position`).
-- The caches live in variables (`_Packed`), so that a call passes a pixel and a position, not dozens
-  of tensors, through Python. The weights arranged for the steps are taken from the model by
-  `start`, at every batch.
+- The caches live in variables, so that a call passes a pixel and a position, not dozens of
+  tensors, through Python, and XLA updates the state in place (a call costs what its pixel's
+  work costs, not a copy of the caches). The weights arranged for the steps are taken from the
+  model by `start`, at every batch.
 """
 
 import weakref
@@ -62,9 +63,11 @@ class Stepper:
         self._structure = model.init_cache(self.batch)
         self._carried = self._carried_leaves()
         weights, state = self._split(self._structure)
-        # The weights arranged for the steps (set by `start`), the state before the current pixel,
-        # and the state after its last `step` call.
-        self._weights, self._before, self._stepped = _Packed(weights), _Packed(state), _Packed(state)
+        # The weights arranged for the steps, packed (set by `start`), and the state, one variable
+        # per leaf, so that XLA updates it in place. Between the calls for one pixel it holds the
+        # state before that pixel; after the last channel's, the state after its step.
+        self._weights = _Packed(weights)
+        self._state = [tf.Variable(x, trainable=False) for x in state]
         self._positions = [tf.constant(k, tf.int32) for k in range(max(height * width, channels))]
         compile_ = dict(jit_compile=True, autograph=False)
         self._start = tf.function(self._start_fn, **compile_)
@@ -92,7 +95,8 @@ class Stepper:
         i, j = divmod(t, self._width)
         pixel, position = values[:, i, j], self._positions[t]
         if c > 0:
-            return self._step(pixel, position, self._positions[c]).numpy()
+            last_channel = c == self.model.image_shape[-1] - 1
+            return self._step(pixel, position, self._positions[c], last_channel).numpy()
         # A new pixel: the previous one, complete, is recorded in the caches in the same call.
         last_i, last_j = divmod(max(t - 1, 0), self._width)
         return self._advance(values[:, last_i, last_j], values[:, last_i], pixel, position).numpy()
@@ -102,24 +106,24 @@ class Stepper:
     def _start_fn(self):
         weights, state = self._split(self.model.init_cache(self.batch))
         self._weights.write(weights)
-        self._before.write(state)
-        self._stepped.write(state)
+        self._write(state)
 
-    def _step_fn(self, pixel, t, c):
-        """Channel c > 0 of pixel t."""
-        before = self._read(self._before)
+    def _step_fn(self, pixel, t, c, last_channel):
+        """Channel c > 0 of pixel t; the last channel's step carries on in the state."""
+        before = self._read()
 
         def run(s):
             logits, stepped = self.model.step(before, pixel, s // self._width, s % self._width)
-            self._write(self._stepped, stepped)
+            if last_channel:
+                self._write(self._split(stepped)[1])
             return frequencies_from_logits(tf.gather(logits, c, axis=1))
 
         return self._at_position(t, run)
 
     def _advance_fn(self, last_pixel, last_row, pixel, t):
-        """Channel 0 of pixel t, after recording pixel t - 1 (if t > 0) in the caches: its values
+        """Channel 0 of pixel t, after recording pixel t - 1 (if t > 0) in the state: its values
         `last_pixel` (batch, C), and its row `last_row` (batch, W, C) if it ends one."""
-        stepped = self._read(self._stepped)
+        stepped = self._read()
 
         def end_pixel(s):
             i, j = s // self._width, s % self._width
@@ -129,14 +133,11 @@ class Stepper:
             )
 
         def run(s):
-            # At t = 0 the caches after the last step are those of `start`.
+            # At t = 0 the state after the last step is that of `start`.
             before = tf.cond(s > 0, lambda: end_pixel(s - 1), lambda: stepped)
             logits, new_stepped = self.model.step(before, pixel, s // self._width, s % self._width)
-            # Only the last channel's step carries on: with more channels, those steps start from `before`.
-            if self.model.image_shape[-1] == 1:
-                self._write(self._stepped, new_stepped)
-            else:
-                self._write(self._before, before)
+            # With more channels, their steps start from `before`; the last one's carries on.
+            self._write(self._split(new_stepped if self.model.image_shape[-1] == 1 else before)[1])
             return frequencies_from_logits(logits[:, 0])
 
         return self._at_position(t, run)
@@ -178,19 +179,20 @@ class Stepper:
             [x for x, carried in zip(leaves, self._carried) if carried],
         )
 
-    def _read(self, state):
-        """The cache with the state held by `state` (a `_Packed`)."""
-        weights, state = iter(self._weights.read()), iter(state.read())
+    def _read(self):
+        """The cache: the weights arranged by `start` and the state."""
+        weights, state = iter(self._weights.read()), iter([v.read_value() for v in self._state])
         leaves = [next(state) if carried else next(weights) for carried in self._carried]
         return tf.nest.pack_sequence_as(self._structure, leaves)
 
-    def _write(self, state, cache):
-        state.write(self._split(cache)[1])
+    def _write(self, state):
+        for variable, value in zip(self._state, state):
+            variable.assign(value)
 
 
 class _Packed:
-    """Tensors of fixed shapes kept in one flat variable per dtype: a compiled call reads and
-    writes a few variables rather than dozens (each costs tens of microseconds per call)."""
+    """Tensors of fixed shapes kept in one flat variable per dtype: a compiled call reads a few
+    variables rather than dozens (each costs tens of microseconds per call)."""
 
     def __init__(self, examples):
         self._layout = []  # per tensor: (dtype, offset, shape)
@@ -199,11 +201,16 @@ class _Packed:
             offset = sizes.get(x.dtype, 0)
             self._layout.append((x.dtype, offset, x.shape))
             sizes[x.dtype] = offset + x.shape.num_elements()
-        self._variables = {dtype: tf.Variable(tf.zeros([size], dtype), trainable=False) for dtype, size in sizes.items()}
+        self._variables = {
+            dtype: tf.Variable(tf.zeros([size], dtype), trainable=False) for dtype, size in sizes.items()
+        }
 
     def read(self):
         flat = {dtype: variable.read_value() for dtype, variable in self._variables.items()}
-        return [tf.reshape(flat[dtype][offset : offset + shape.num_elements()], shape) for dtype, offset, shape in self._layout]
+        return [
+            tf.reshape(flat[dtype][offset : offset + shape.num_elements()], shape)
+            for dtype, offset, shape in self._layout
+        ]
 
     def write(self, tensors):
         for dtype, variable in self._variables.items():
