@@ -236,6 +236,87 @@ def cmd_export(args):
         raise SystemExit(status)  # `run` has printed the one-line error
 
 
+def _codec_model(spec, weights):
+    """A model from a zoo name or a saved .keras file."""
+    from pixelrnn_keras.zoo import list_models, load
+
+    if spec.endswith(".keras"):
+        if not os.path.isfile(spec):
+            raise UsageError(f"model: no such file {spec!r}")
+        import keras
+
+        return keras.saving.load_model(spec, compile=False)
+    if spec not in list_models():
+        raise UsageError(f"model must be a zoo name ({', '.join(list_models())}) or a .keras file; got {spec!r}")
+    return load(spec, weights=weights or "pretrained")
+
+
+def _codec_inputs(paths, model):
+    """Level values (N, H, W, C) from image files (8-bit intensities) and .npz files (level values)."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from pixelrnn_keras import data
+    from pixelrnn_keras.images import from_intensities
+
+    height, width, channels = model.image_shape
+    # Modes that convert to the model's channels without loss.
+    lossless = {"1", "L"} if channels == 1 else {"1", "L", "P", "RGB"}
+    batches = []
+    for path in paths:
+        if not os.path.isfile(path):
+            raise UsageError(f"IN: no such file {path!r}")
+        if path.endswith(".npz"):
+            batches.append(data.load(path))
+            continue
+        try:
+            with Image.open(path) as image:
+                if image.mode not in lossless:
+                    raise UsageError(
+                        f"IN: {path} has mode {image.mode}; a {channels}-channel model needs {sorted(lossless)}"
+                    )
+                pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+        except (OSError, UnidentifiedImageError) as err:
+            raise UsageError(f"IN: {path} is not a readable image or .npz file ({err})") from err
+        pixels = pixels.reshape(*pixels.shape[:2], channels)
+        batches.append(from_intensities(pixels, model.levels, name=f"IN {path}")[None])
+    for path, batch in zip(paths, batches):
+        if batch.shape[1:] != (height, width, channels):
+            raise UsageError(f"IN: {path} holds images of shape {batch.shape[1:]}; the model takes {model.image_shape}")
+    return np.concatenate(batches)
+
+
+def cmd_compress(args):
+    from pixelrnn_keras.codec import compress
+
+    model = _codec_model(args.model, args.weights)
+    images = _codec_inputs(args.inputs, model)
+    stream = compress(model, images, batch_size=args.batch_size, progress=_progress("compress"))
+    tmp = f"{args.out}.partial"
+    with open(tmp, "wb") as f:
+        f.write(stream)
+    os.replace(tmp, args.out)
+    bits_per_dim = 8 * len(stream) / images.size
+    print(f"wrote {args.out}: {len(images)} images in {len(stream)} bytes ({bits_per_dim:.4f} bits/dim)")
+
+
+def cmd_decompress(args):
+    from pixelrnn_keras.codec import decompress, read_header
+    from pixelrnn_keras.images import save_png, to_intensities
+
+    if not os.path.isfile(args.file):
+        raise UsageError(f"FILE: no such file {args.file!r}")
+    with open(args.file, "rb") as f:
+        stream = f.read()
+    header = read_header(stream)
+    model = _codec_model(args.model or header.model_name, args.weights)
+    images = decompress(model, stream, progress=_progress("decompress"))
+    os.makedirs(args.out, exist_ok=True)
+    for k, image in enumerate(images):
+        save_png(to_intensities(image, model.levels), os.path.join(args.out, f"{k:06d}.png"))
+    print(f"wrote {len(images)} PNG files to {args.out}")
+
+
 def cmd_zoo_list(args):
     from pixelrnn_keras.zoo import get_card, list_models
 
@@ -308,6 +389,21 @@ def build_parser():
     _add_data_arguments(complete, ".npz file or image folder with images of the model's shape")
     _add_sampling_arguments(complete, 8, "completions.png")
     complete.set_defaults(prog=complete.prog, run=cmd_complete)
+
+    compress = commands.add_parser("compress", help="losslessly compress images with a model's likelihoods")
+    compress.add_argument("model", help="a zoo name or a .keras model file")
+    compress.add_argument("inputs", nargs="+", metavar="IN", help="image files (8-bit PNG...) or .npz arrays of levels")
+    compress.add_argument("--weights", help="a .weights.h5 file instead of a zoo model's bundled weights")
+    compress.add_argument("--batch-size", type=_positive_int, help="images per batch of steps (default: up to 64)")
+    compress.add_argument("--out", required=True, help="the compressed file")
+    compress.set_defaults(run=cmd_compress)
+
+    decompress = commands.add_parser("decompress", help="PNG files from a file of `pixelrnn compress`")
+    decompress.add_argument("file")
+    decompress.add_argument("--out", required=True, help="folder for the PNG files (created if missing)")
+    decompress.add_argument("--model", help="a zoo name or .keras file (default: the zoo model the file names)")
+    decompress.add_argument("--weights", help="a .weights.h5 file instead of a zoo model's bundled weights")
+    decompress.set_defaults(run=cmd_decompress)
 
     evaluate = commands.add_parser("eval", help="NLL of a zoo model in nats/image and bits/dim")
     evaluate.add_argument("name", help="a zoo entry (pixelrnn zoo list)")

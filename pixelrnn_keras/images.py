@@ -1,4 +1,4 @@
-"""Integer images -> PNG grids."""
+"""Integer images <-> 8-bit pixels, and PNG grids."""
 
 import math
 import os
@@ -15,13 +15,34 @@ def to_grid(images, levels, columns=None, pad=1):
     n, h, w, c = images.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
-    pixels = np.round(images.astype("float64") * 255.0 / (levels - 1)).astype("uint8")
+    pixels = to_intensities(images, levels)
     grid = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, c), 128, "uint8")
     for k in range(n):
         r, col = divmod(k, columns)
         top, left = pad + r * (h + pad), pad + col * (w + pad)
         grid[top : top + h, left : left + w] = pixels[k]
     return grid
+
+
+def to_intensities(images, levels):
+    """Integer images in [0, levels) -> uint8 intensities, level k -> round(255 k / (levels - 1))."""
+    return np.round(np.asarray(images).astype("float64") * 255.0 / (levels - 1)).astype("uint8")
+
+
+def from_intensities(pixels, levels, name="pixels"):
+    """The inverse of `to_intensities`: uint8 intensities -> int32 levels; ValueError for an
+    intensity that is no level's (e.g. 128 for binary images), naming `name`."""
+    if levels > 256:
+        raise ValueError(f"{name}: 8-bit pixels cannot hold {levels} levels")
+    level_of = np.full(256, -1, np.int32)
+    level_of[to_intensities(np.arange(levels), levels)] = np.arange(levels)
+    values = level_of[np.asarray(pixels, np.uint8)]
+    if (values < 0).any():
+        found = np.asarray(pixels)[values < 0][0]
+        raise ValueError(
+            f"{name}: intensities must be those of {levels} levels, round(255 k / {levels - 1}); found {found}"
+        )
+    return values
 
 
 def save_png(image, path, scale=1):

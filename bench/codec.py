@@ -1,0 +1,163 @@
+"""Lossless compression: the codec's bytes per image vs. PNG, WebP and gzip / xz, and its speed (issue #8).
+
+Two real image sets from tests/data, each with a model:
+
+- binarized MNIST (28x28, 2 levels): the first N validation images, with the bundled `mnist_diag`
+  weights (not trained on these images);
+- CIFAR-10 (32x32x3, 256 levels): there is no trained colour zoo model yet, so a small PixelCNN
+  is trained here for a few minutes on the first images of tests/data/cifar10_small.npz and the
+  held-out last ones are compressed. Its likelihoods (and so its compressed sizes) are those of a
+  toy model trained on ~150 images, far from a real CIFAR-10 model's.
+
+For each set, in one run: the codec's stream (header included) and payload per image against the
+model's NLL in bits (the payload must be within 1% of it); PNG (Pillow, optimize=True; 1-bit PNG
+for binary images), WebP lossless (Pillow, method 6) one file per image; gzip -9 and xz -9e of the
+raw pixels of the whole set at once (one byte per sub-pixel, and np.packbits for binary images);
+encode and decode images/s of the codec (after a warm-up batch that compiles the steps).
+
+Run from the project root:  python bench/codec.py [--quick]
+"""
+
+import argparse
+import gzip
+import io
+import lzma
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image, features  # noqa: E402
+
+from pixelrnn_keras import PixelRNN, data  # noqa: E402
+from pixelrnn_keras.codec import compress, decompress  # noqa: E402
+from pixelrnn_keras.codec.header import parse  # noqa: E402
+from pixelrnn_keras.zoo import load  # noqa: E402
+
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "data")
+T0 = time.perf_counter()
+
+
+def log(message):
+    print(f"[{time.perf_counter() - T0:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: few images, a shortly trained colour model")
+    parser.add_argument("--mnist-images", type=int, default=256)
+    parser.add_argument("--cifar-images", type=int, default=50, help="held out of the 200 in cifar10_small.npz")
+    parser.add_argument("--cifar-epochs", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=64, help="the codec's batch size")
+    args = parser.parse_args()
+    if args.quick:
+        args.mnist_images, args.cifar_images, args.cifar_epochs, args.batch = 16, 8, 2, 16
+    return args
+
+
+def png_bytes(image, levels):
+    """Optimised PNG of one image: 1-bit for binary images, else 8-bit grey or RGB."""
+    if levels == 2:
+        picture = Image.fromarray(image[..., 0].astype(bool))
+    else:
+        picture = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=True)
+    return buffer.tell()
+
+
+def webp_bytes(image, levels):
+    pixels = image * (255 // (levels - 1))
+    picture = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="WEBP", lossless=True, quality=100, method=6)
+    return buffer.tell()
+
+
+def baselines(images, levels):
+    """{method: bytes per image} of the classical coders."""
+    n = len(images)
+    raw = np.ascontiguousarray(images, np.uint8).tobytes()
+    sizes = {"PNG, optimised (per image)": sum(png_bytes(x, levels) for x in images) / n}
+    if features.check("webp"):
+        sizes["WebP lossless (per image)"] = sum(webp_bytes(x, levels) for x in images) / n
+    sizes["gzip -9, raw bytes (whole set)"] = len(gzip.compress(raw, 9)) / n
+    sizes["xz -9e, raw bytes (whole set)"] = len(lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)) / n
+    if levels == 2:
+        packed = np.packbits(images.astype(bool)).tobytes()
+        sizes["gzip -9, packed bits (whole set)"] = len(gzip.compress(packed, 9)) / n
+        sizes["xz -9e, packed bits (whole set)"] = len(lzma.compress(packed, preset=9 | lzma.PRESET_EXTREME)) / n
+    return sizes
+
+
+def measure_codec(model, images, batch):
+    """(stream bytes, payload bytes, NLL bits, encode images/s, decode images/s); checks the round trip."""
+    log(f"{model.name}: warm-up (compiles the steps for batch {batch})")
+    compress(model, images[:1], batch_size=batch)
+    start = time.perf_counter()
+    stream = compress(model, images, batch_size=batch)
+    encode_seconds = time.perf_counter() - start
+    log(f"{model.name}: encoded {len(images)} images in {encode_seconds:.1f}s")
+    start = time.perf_counter()
+    decoded = decompress(model, stream)
+    decode_seconds = time.perf_counter() - start
+    log(f"{model.name}: decoded in {decode_seconds:.1f}s")
+    if not np.array_equal(decoded, images):
+        raise SystemExit(f"{model.name}: the decoded images differ from the originals")
+    nll_bits = -float(sum(np.sum(model.log_prob(images[k : k + 50])) for k in range(0, len(images), 50))) / np.log(2)
+    payload = parse(stream)[1].nbytes
+    return len(stream), payload, nll_bits, len(images) / encode_seconds, len(images) / decode_seconds
+
+
+def colour_model(train, epochs):
+    log(f"training a small PixelCNN on {len(train)} CIFAR-10 images for {epochs} epochs")
+    keras.utils.set_random_seed(0)
+    model = PixelRNN("pixelcnn", (32, 32, 3), levels=256, num_layers=2, hidden=16, head_units=64, name="cifar_toy")
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    history = model.fit(data.make_dataset(train, batch_size=16), epochs=epochs, verbose=0)
+    log(f"trained: {history.history['bits_per_dim'][-1]:.3f} bits/dim on its training images (last epoch)")
+    return model
+
+
+def report(title, model, images, batch):
+    dims = int(np.prod(images.shape[1:]))
+    stream, payload, nll, encode_rate, decode_rate = measure_codec(model, images, batch)
+    rows = [
+        ("model NLL (the codec's target)", nll / 8 / len(images)),
+        ("**this codec** (stream, header included)", stream / len(images)),
+        ("this codec, payload only", payload / len(images)),
+    ]
+    rows += list(baselines(images, model.levels).items())
+    print(f"\n### {title}: {len(images)} images, {model.name}\n")
+    print("| method | bytes/image | bits/dim |")
+    print("|---|---|---|")
+    for name, size in rows:
+        print(f"| {name} | {size:.1f} | {8 * size / dims:.4f} |")
+    if not features.check("webp"):
+        print("\n(WebP: Pillow here has no WebP support, so it is not measured.)")
+    print(
+        f"\npayload / NLL = {8 * payload / nll:.5f}; header {stream - payload} bytes per stream; "
+        f"batch {batch}; encode {encode_rate:.2f} images/s, decode {decode_rate:.2f} images/s"
+    )
+
+
+def main():
+    args = parse_args()
+    mnist = data.load(os.path.join(DATA, "binarized_mnist_small.npz"), split="valid")[: args.mnist_images]
+    report("binarized MNIST (28x28, 2 levels)", load("mnist_diag"), mnist, min(args.batch, len(mnist)))
+    cifar = data.load(os.path.join(DATA, "cifar10_small.npz"))
+    train, held_out = cifar[: -args.cifar_images], cifar[-args.cifar_images :]
+    model = colour_model(train, args.cifar_epochs)
+    report(
+        f"CIFAR-10 (32x32x3, 256 levels), held out; toy model trained here on {len(train)} images",
+        model,
+        held_out,
+        min(args.batch, len(held_out)),
+    )
+
+
+if __name__ == "__main__":
+    main()

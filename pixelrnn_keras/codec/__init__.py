@@ -1,0 +1,31 @@
+"""Lossless image compression with a model's exact likelihoods.
+
+A model that gives an image probability p(x) can store it in about -log2 p(x) bits: `compress`
+range-codes every sub-pixel with the model's distribution for it (the `constriction` library's
+range coder), `decompress` decodes them in the same order, running the model's one-pixel steps
+on the values decoded so far, as the cached sampler does on the values it draws::
+
+    from pixelrnn_keras.codec import compress, decompress
+    from pixelrnn_keras.zoo import load
+    model = load("mnist_diag")
+    data = compress(model, images)          # bytes
+    assert (decompress(model, data) == images).all()
+
+Both sides compute the distributions with the same compiled steps on the same inputs and round
+them to the same integers, so decoding is exact. The stream names the model and carries the
+sha256 of its configuration and weights (another model is refused) and CRC32 checksums (a damaged
+stream raises an error, never returns a wrong image). See `header.py` for the format.
+"""
+
+from pixelrnn_keras.codec.coding import compress, decompress, read_header
+from pixelrnn_keras.codec.header import CorruptStreamError, Header, ModelMismatchError, model_sha256
+
+__all__ = [
+    "CorruptStreamError",
+    "Header",
+    "ModelMismatchError",
+    "compress",
+    "decompress",
+    "model_sha256",
+    "read_header",
+]

@@ -1,0 +1,170 @@
+"""`compress` and `decompress`: range coding of images with a model's exact sub-pixel distributions."""
+
+import numbers
+import zlib
+
+import constriction
+import numpy as np
+import tensorflow as tf
+
+from pixelrnn_keras.codec.header import (
+    CorruptStreamError,
+    Header,
+    ModelMismatchError,
+    images_crc32,
+    model_sha256,
+    parse,
+)
+from pixelrnn_keras.codec.steps import PRECISION, Stepper
+from pixelrnn_keras.models.inputs import check_images
+
+DEFAULT_BATCH_SIZE = 64
+MAX_LEVELS = 1024  # the frequencies' rounding stays exact up to here (see frequencies_from_logits)
+_STEP_API = ("image_shape", "levels", "init_cache", "step", "end_pixel", "end_row", "get_config", "weights")
+
+
+def compress(model, images, batch_size=None, progress=None):
+    """Losslessly compresses integer images with `model`'s likelihoods; about -log2 p(images) bits.
+
+    Args:
+        model: a `PixelRNN`, or any Keras model with its one-pixel step API (see `Stepper`).
+        images: (N, H, W, C) integers in [0, model.levels) (C == 1 may be left out), N >= 1.
+        batch_size: images per batch of steps (the last batch is padded); recorded in the stream,
+            the decoder uses the same. None: min(N, 64). Larger batches are faster per image.
+        progress: optional callable(done, total), called after every row of every batch.
+
+    Returns:
+        bytes: a header (about 100 bytes: model name and sha256, shape, levels, count, checksums)
+        and the range coder's payload.
+    """
+    _check_model(model)
+    given_shape = tuple(np.shape(images))
+    images = np.asarray(check_images(images, model.image_shape, model.levels))
+    if len(images) == 0:
+        raise ValueError(f"images must hold at least one image, got shape {given_shape}")
+    if batch_size is None:
+        batch_size = min(len(images), DEFAULT_BATCH_SIZE)
+    elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or not 1 <= batch_size < 2**16:
+        raise ValueError(f"batch_size must be None or an int in [1, 65536), got {batch_size!r}")
+    encoder = constriction.stream.queue.RangeEncoder()
+    family = constriction.stream.model.Categorical(perfect=False)
+
+    def encode(frequencies, truth):
+        encoder.encode(truth, family, frequencies.astype(np.float64))
+        return truth
+
+    _run(model, int(batch_size), len(images), encode, images, progress)
+    payload = encoder.get_compressed().astype("<u4").tobytes()
+    header = Header(
+        model_name=model.name,
+        model_sha256=model_sha256(model),
+        image_shape=tuple(model.image_shape),
+        levels=model.levels,
+        num_images=len(images),
+        batch_size=int(batch_size),
+        precision=PRECISION,
+        maker=_maker(),
+        payload_words=len(payload) // 4,
+        payload_crc32=zlib.crc32(payload),
+        images_crc32=images_crc32(images),
+    )
+    return header.to_bytes() + payload
+
+
+def decompress(model, data, progress=None):
+    """The images of a stream made by `compress` with this model (same weights), bit for bit.
+
+    Args:
+        model: the model that made the stream (checked by the sha256 of its configuration and weights).
+        data: bytes from `compress`.
+        progress: optional callable(done, total), called after every row of every batch.
+
+    Returns:
+        (N, H, W, C) uint8 array (uint16 for more than 256 levels).
+
+    Raises:
+        CorruptStreamError (a ValueError): damaged, truncated or extended data, or images that fail
+            the stream's checksum; never a wrong image.
+        ModelMismatchError (a ValueError): the stream was made by another model.
+    """
+    _check_model(model)
+    header, payload = parse(data)
+    check_model(header, model)
+    decoder = constriction.stream.queue.RangeDecoder(payload)
+    family = constriction.stream.model.Categorical(perfect=False)
+
+    def decode(frequencies, _):
+        return decoder.decode(family, frequencies.astype(np.float64))
+
+    images = _run(model, header.batch_size, header.num_images, decode, None, progress)
+    if images_crc32(images) != header.images_crc32 or not decoder.maybe_exhausted():
+        raise CorruptStreamError(
+            "data: the decoded images fail the stream's checksum. The stream is damaged, or this "
+            f"machine computes the model's probabilities differently: it was made with {header.maker!r}, "
+            f"this is {_maker()!r}"
+        )
+    return images.astype(np.uint8 if header.levels <= 256 else np.uint16)
+
+
+def read_header(data):
+    """The `Header` of a stream (model name, shape, number of images, ...), after its integrity checks."""
+    return parse(data)[0]
+
+
+def check_model(header, model):
+    """ModelMismatchError unless `model` is the one that made the stream of `header`."""
+    sha = model_sha256(model)
+    if sha != header.model_sha256 or tuple(model.image_shape) != header.image_shape or model.levels != header.levels:
+        raise ModelMismatchError(
+            f"model: the stream was made by model {header.model_name!r} (sha256 {header.model_sha256.hex()[:16]}..., "
+            f"images {header.image_shape}, {header.levels} levels); this is {model.name!r} (sha256 "
+            f"{sha.hex()[:16]}..., images {tuple(model.image_shape)}, {model.levels} levels)"
+        )
+    if header.precision != PRECISION:
+        raise CorruptStreamError(f"data: precision {header.precision} in the header; this version codes at {PRECISION}")
+
+
+def _check_model(model):
+    missing = [name for name in _STEP_API if not hasattr(model, name)]
+    if missing:
+        raise ValueError(
+            f"model must be a PixelRNN or a Keras model with the one-pixel step API; "
+            f"{type(model).__name__} lacks {missing}"
+        )
+    if not 2 <= model.levels <= MAX_LEVELS:
+        raise ValueError(f"model: the codec handles 2 to {MAX_LEVELS} levels; this model has {model.levels}")
+
+
+def _run(model, batch_size, num_images, code, images, progress):
+    """Codes the sub-pixels of `num_images` images in order, in batches of `batch_size` (the last padded).
+
+    code(frequencies (n, levels) int32, truth (n,) int32 or None) -> the n sub-pixel values; `truth`
+    comes from `images` when encoding. Encoder and decoder run this same loop, so the steps see the
+    same inputs on both sides: the values coded so far, zeros elsewhere and in the padding images.
+
+    Returns:
+        (num_images, H, W, C) int32: the values coded.
+    """
+    stepper = Stepper.for_model(model, batch_size)
+    height, width, channels = model.image_shape
+    coded = np.zeros((num_images, height, width, channels), np.int32)
+    batches = range(0, num_images, batch_size)
+    for number, first in enumerate(batches):
+        n = min(batch_size, num_images - first)
+        values = np.zeros((batch_size, height, width, channels), np.int32)
+        stepper.start()
+        for t in range(height * width):
+            i, j = divmod(t, width)
+            for c in range(channels):
+                frequencies = stepper.frequencies(values, t, c)[:n]
+                truth = None if images is None else images[first : first + n, i, j, c]
+                values[:n, i, j, c] = code(frequencies, truth)
+            if progress is not None and j == width - 1:
+                progress(number * height + i + 1, len(batches) * height)
+        coded[first : first + n] = values[:n]
+    return coded
+
+
+def _maker():
+    device = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
+    return f"tf {tf.__version__} {device}"

@@ -1,0 +1,285 @@
+"""The codec: exact round trips for every arch, size close to the NLL, refusal of damaged or foreign streams."""
+
+import struct
+import zlib
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from pixelrnn_keras import PixelRNN
+from pixelrnn_keras.cli import main
+from pixelrnn_keras.codec import CorruptStreamError, ModelMismatchError, compress, decompress, read_header
+from pixelrnn_keras.codec.header import parse
+from pixelrnn_keras.codec.steps import Stepper, frequencies_from_logits
+
+ARCHS = ["pixelcnn", "row_lstm", "diagonal_bilstm"]
+# Non-square images catch mixed-up rows and columns.
+CASES = [((5, 6, 3), 256), ((8, 7, 1), 2)]
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def tiny_model(arch, shape, levels, seed=1, **config):
+    """A 1-layer model with weights drawn from `seed` (biases too), far from uniform distributions."""
+    model = PixelRNN(arch, shape, levels=levels, num_layers=1, hidden=4, head_units=8, **config)
+    rng = np.random.default_rng(seed)
+    scales = [1.5 / np.sqrt(np.prod(w.shape[:-1])) if w.ndim > 1 else 0.5 for w in model.get_weights()]
+    model.set_weights([rng.normal(0, scale, w.shape) for scale, w in zip(scales, model.get_weights())])
+    return model
+
+
+def real_images(shape, levels, num=5):
+    """Real images: corners of CIFAR-10 images (256 levels) or of binarized 8x8 digits (2 levels)."""
+    if levels == 256:
+        return np.load(DATA / "cifar10_small.npz")["x_train"][:num, : shape[0], : shape[1]]
+    digits = np.load(DATA / "digits8.npz")["images"][:num, : shape[0], : shape[1], None]
+    return (digits > 6).astype("uint8")
+
+
+def stepped_frequencies(stepper, images):
+    """The frequencies the codec's steps give every sub-pixel of `images` (teacher-forced, as the
+    encoder runs them): (N, H, W, C, levels)."""
+    num, (height, width, channels) = len(images), stepper.model.image_shape
+    values = np.zeros((stepper.batch, height, width, channels), np.int32)
+    found = np.zeros((num, height, width, channels, stepper.model.levels), np.int64)
+    stepper.start()
+    for t in range(height * width):
+        i, j = divmod(t, width)
+        for c in range(channels):
+            found[:, i, j, c] = stepper.frequencies(values, t, c)[:num]
+            values[:num, i, j, c] = images[:, i, j, c]
+    return found
+
+
+def nll_bits(model, images):
+    return -float(np.sum(model.log_prob(images))) / np.log(2.0)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("shape,levels", CASES)
+def test_round_trip_is_exact_for_every_arch_and_close_to_the_nll(arch, shape, levels):
+    model = tiny_model(arch, shape, levels)
+    images = real_images(shape, levels)
+    # 5 images in batches of 3: the last batch is padded.
+    data = compress(model, images, batch_size=3)
+    decoded = decompress(model, data)
+    assert decoded.dtype == np.uint8 and decoded.shape == images.shape
+    np.testing.assert_array_equal(decoded, images)
+    header, payload = parse(data)
+    assert (header.num_images, header.batch_size, header.image_shape, header.levels) == (5, 3, shape, levels)
+    # Within 1% of the model's NLL, plus at most two words of the range coder's final state.
+    assert 8 * payload.nbytes <= 1.01 * nll_bits(model, images) + 64
+    # The steps' distributions are the forward pass's, to within float rounding (2**-24 units).
+    stepped = stepped_frequencies(Stepper.for_model(model, 3), images[:3])
+    full = frequencies_from_logits(model(images[:3])).numpy()
+    assert np.abs(stepped - full).max() <= 256
+
+
+@pytest.mark.slow
+def test_the_bundled_mnist_model_codes_real_images_within_1_percent_of_their_nll():
+    """~30 s of CPU: compiling the 7-layer model's steps, 2 x 784 steps."""
+    from pixelrnn_keras.zoo import load
+
+    model = load("mnist_diag")
+    images = np.load(DATA / "binarized_mnist_small.npz")["valid"][:40, ..., None]
+    data = compress(model, images)
+    header, payload = parse(data)
+    nll = nll_bits(model, images)
+    assert len(data) - payload.nbytes == 93  # the header, fixed for this model name
+    assert 0.99 * nll <= 8 * payload.nbytes <= 1.01 * nll + 32
+    np.testing.assert_array_equal(decompress(model, data), images)
+
+
+@pytest.fixture(scope="module")
+def binary_model():
+    return tiny_model("pixelcnn", (8, 8, 1), 2)
+
+
+@pytest.fixture(scope="module")
+def stream(binary_model):
+    images = real_images((8, 8, 1), 2, num=3)
+    return images, compress(binary_model, images)
+
+
+def test_every_damaged_byte_and_every_truncation_is_refused(binary_model, stream):
+    _, data = stream
+    for k in range(len(data)):
+        damaged = bytearray(data)
+        damaged[k] ^= 0x10
+        with pytest.raises(CorruptStreamError):
+            decompress(binary_model, bytes(damaged))
+    for length in range(len(data)):
+        with pytest.raises(CorruptStreamError):
+            decompress(binary_model, data[:length])
+    with pytest.raises(CorruptStreamError, match="appended"):
+        decompress(binary_model, data + b"\0\0\0\0")
+    with pytest.raises(ValueError, match="data must be bytes"):
+        decompress(binary_model, "not bytes")
+
+
+def test_a_forged_payload_with_valid_checksums_fails_the_image_checksum(binary_model, stream):
+    """The last line of defence (also against a machine that computes other probabilities):
+    the decoded images are checked against the encoder's CRC32."""
+    images, data = stream
+    header, payload = parse(data)
+    payload = payload.copy()
+    payload[0] ^= 0x00F00000
+    forged_payload = payload.astype("<u4").tobytes()
+    # The header ends with: payload words, payload CRC32, images CRC32, header CRC32.
+    head = data[: len(data) - len(forged_payload) - 12]
+    head += struct.pack("<II", zlib.crc32(forged_payload), header.images_crc32)
+    forged = head + struct.pack("<I", zlib.crc32(head)) + forged_payload
+    assert parse(forged)[0].payload_crc32 == zlib.crc32(forged_payload)  # it passes the stream checks
+    with pytest.raises(CorruptStreamError, match="checksum"):
+        decompress(binary_model, forged)
+
+
+def test_a_stream_of_another_model_is_refused_naming_both(binary_model, stream):
+    _, data = stream
+    others = {
+        "other weights": tiny_model("pixelcnn", (8, 8, 1), 2, seed=2, name="other"),
+        "other arch": tiny_model("row_lstm", (8, 8, 1), 2, name="other"),
+        "other shape": tiny_model("pixelcnn", (8, 4, 1), 2, name="other"),
+    }
+    for other in others.values():
+        with pytest.raises(ModelMismatchError, match=f"made by model '{binary_model.name}'.*this is 'other'"):
+            decompress(other, data)
+    # The name is informative only: the same configuration and weights decode.
+    twin = tiny_model("pixelcnn", (8, 8, 1), 2, name="twin")
+    twin.set_weights(binary_model.get_weights())
+    np.testing.assert_array_equal(decompress(twin, data), stream[0])
+    header = read_header(data)
+    assert header.model_name == binary_model.name and len(header.model_sha256) == 32
+
+
+BAD_COMPRESS = {
+    "values too large": (lambda x: x + 2, {}, "images"),
+    "negative values": (lambda x: x - 1, {}, "images"),
+    "floats": (lambda x: x.astype("float32"), {}, "images"),
+    "another shape": (lambda x: x[:, :4], {}, "images"),
+    "no images": (lambda x: x[:0], {}, "images"),
+    "batch_size 0": (lambda x: x, {"batch_size": 0}, "batch_size"),
+    "batch_size float": (lambda x: x, {"batch_size": 2.0}, "batch_size"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_COMPRESS)
+def test_bad_compress_arguments_name_themselves(binary_model, case):
+    change, kwargs, name = BAD_COMPRESS[case]
+    with pytest.raises(ValueError, match=name):
+        compress(binary_model, change(real_images((8, 8, 1), 2, num=2)), **kwargs)
+
+
+def test_a_model_without_the_step_api_is_refused():
+    with pytest.raises(ValueError, match="model must be a PixelRNN or a Keras model with the one-pixel step API"):
+        compress(keras.Sequential([keras.layers.Dense(2)]), np.zeros((1, 8, 8, 1), "uint8"))
+
+
+class PreviousSubpixelModel(keras.Model):
+    """Another model type with the step API: each sub-pixel's logits are a learned table row
+    picked by the sub-pixel before it in raster order (a Markov chain over the image)."""
+
+    def __init__(self, image_shape, levels, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape, self.levels = tuple(image_shape), levels
+        self.table = self.add_weight(shape=(levels + 1, levels), initializer=keras.initializers.RandomNormal(0, 2, 0))
+
+    def init_cache(self, batch):
+        return (tf.convert_to_tensor(self.table), tf.fill([batch], self.levels))  # (table, last sub-pixel)
+
+    def step(self, cache, pixel, i, j):
+        table, last = cache
+        previous = tf.concat([last[:, None], pixel[:, :-1]], axis=1)  # (batch, C)
+        return tf.gather(table, previous), cache
+
+    def end_pixel(self, cache, pixel, i, j):
+        return cache[0], pixel[:, -1]
+
+    def end_row(self, cache, row, i):
+        return cache
+
+    def get_config(self):
+        return {**super().get_config(), "image_shape": self.image_shape, "levels": self.levels}
+
+
+def markov_nll_bits(model, images):
+    """The exact NLL of `PreviousSubpixelModel`, computed without the codec's steps."""
+    table = model.table.numpy().astype("float64")
+    top = table.max(axis=1, keepdims=True)
+    log_p = table - top - np.log(np.exp(table - top).sum(axis=1, keepdims=True))
+    flat = images.reshape(len(images), -1)
+    previous = np.concatenate([np.full((len(images), 1), model.levels), flat[:, :-1]], axis=1)
+    return -log_p[previous, flat].sum() / np.log(2.0)
+
+
+def test_another_model_type_with_the_step_api_plugs_in():
+    model = PreviousSubpixelModel((3, 4, 3), 5, name="markov")
+    images = np.random.default_rng(0).integers(0, 5, (3, 3, 4, 3))
+    data = compress(model, images)
+    np.testing.assert_array_equal(decompress(model, data), images)
+    nll = markov_nll_bits(model, images)
+    assert 0.99 * nll <= 8 * parse(data)[1].nbytes <= 1.01 * nll + 64
+
+
+def test_new_weights_are_used_at_once_and_certain_wrong_guesses_still_code():
+    """The compiled steps are kept per model, but take its weights afresh for every batch. With
+    saturated distributions (float32 probabilities of exactly 1 and 0), every level keeps a
+    frequency, so any image codes, at about 24 bits per sub-pixel the model rules out."""
+    model = PreviousSubpixelModel((3, 4, 3), 5, name="markov")
+    images = np.random.default_rng(0).integers(0, 5, (3, 3, 4, 3))
+    before = compress(model, images)
+    model.table.assign(1000.0 * np.eye(6, 5, dtype="float32"))  # certain: each sub-pixel repeats the last
+    after = compress(model, images)
+    fresh = PreviousSubpixelModel((3, 4, 3), 5, name="fresh")
+    fresh.table.assign(model.table.numpy())
+    fresh_stream = compress(fresh, images)
+    assert read_header(fresh_stream).model_sha256 == read_header(after).model_sha256
+    np.testing.assert_array_equal(parse(fresh_stream)[1], parse(after)[1])
+    np.testing.assert_array_equal(decompress(model, after), images)
+    with pytest.raises(ModelMismatchError):
+        decompress(model, before)
+    flat = images.reshape(3, -1)
+    surprises = np.sum(flat[:, 1:] != flat[:, :-1]) + 3  # the first sub-pixel (after "none") too
+    assert 8 * parse(after)[1].nbytes <= surprises * (24 + 0.01) + 64
+
+
+def test_cli_compresses_png_files_and_decompresses_them_to_png(binary_model, tmp_path, capsys):
+    model_file = str(tmp_path / "tiny.keras")
+    binary_model.save(model_file)
+    images = real_images((8, 8, 1), 2, num=3)
+    paths = []
+    for k, image in enumerate(images):
+        paths.append(str(tmp_path / f"in{k}.png"))
+        Image.fromarray(image[..., 0] * 255).save(paths[-1])
+    np.savez(tmp_path / "more.npz", images=images[:2])
+    out = str(tmp_path / "images.pxrc")
+    assert main(["compress", model_file, *paths, str(tmp_path / "more.npz"), "--out", out]) == 0
+    assert main(["decompress", out, "--model", model_file, "--out", str(tmp_path / "decoded")]) == 0
+    decoded = [np.asarray(Image.open(tmp_path / "decoded" / f"{k:06d}.png")) for k in range(5)]
+    np.testing.assert_array_equal(np.stack(decoded)[..., None], np.concatenate([images, images[:2]]) * 255)
+    captured = capsys.readouterr()
+    assert "wrote 5 PNG files" in captured.out and "decompress [" in captured.err
+
+
+def test_cli_bad_input_is_one_line_and_exit_status_2(binary_model, stream, tmp_path, capsys):
+    model_file = str(tmp_path / "tiny.keras")
+    binary_model.save(model_file)
+    grey = str(tmp_path / "grey.png")
+    Image.fromarray(np.full((8, 8), 128, "uint8")).save(grey)
+    damaged = tmp_path / "damaged.pxrc"
+    damaged.write_bytes(stream[1][:-1])
+    cases = [
+        (["compress", model_file, str(tmp_path / "missing.png"), "--out", "x"], "no such file"),
+        (["compress", model_file, grey, "--out", "x"], "intensities must be those of 2 levels"),
+        (["compress", "no_such_model", grey, "--out", "x"], "zoo name"),
+        (["decompress", str(damaged), "--model", model_file, "--out", str(tmp_path)], "truncated"),
+        (["decompress", str(tmp_path / "missing.pxrc"), "--out", str(tmp_path)], "no such file"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+    assert not (tmp_path / "x").exists()
