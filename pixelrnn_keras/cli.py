@@ -396,14 +396,14 @@ def build_parser():
     compress.add_argument("--weights", help="a .weights.h5 file instead of a zoo model's bundled weights")
     compress.add_argument("--batch-size", type=_positive_int, help="images per batch of steps (default: up to 64)")
     compress.add_argument("--out", required=True, help="the compressed file")
-    compress.set_defaults(run=cmd_compress)
+    compress.set_defaults(prog=compress.prog, run=cmd_compress)
 
     decompress = commands.add_parser("decompress", help="PNG files from a file of `pixelrnn compress`")
     decompress.add_argument("file")
     decompress.add_argument("--out", required=True, help="folder for the PNG files (created if missing)")
     decompress.add_argument("--model", help="a zoo name or .keras file (default: the zoo model the file names)")
     decompress.add_argument("--weights", help="a .weights.h5 file instead of a zoo model's bundled weights")
-    decompress.set_defaults(run=cmd_decompress)
+    decompress.set_defaults(prog=decompress.prog, run=cmd_decompress)
 
     evaluate = commands.add_parser("eval", help="NLL of a zoo model in nats/image and bits/dim")
     evaluate.add_argument("name", help="a zoo entry (pixelrnn zoo list)")
@@ -420,7 +420,7 @@ def build_parser():
     export.add_argument("--out", required=True, help="the directory to create")
     export.add_argument("--opset", type=int, default=17, help="ONNX opset, 13 to 18")
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
-    export.set_defaults(run=cmd_export)
+    export.set_defaults(prog=export.prog, run=cmd_export)
 
     zoo = commands.add_parser("zoo", help="list the zoo or show a card")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
