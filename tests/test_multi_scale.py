@@ -198,6 +198,7 @@ def test_keras_file_round_trip(tmp_path, rng):
     np.testing.assert_array_equal(np.asarray(loaded.log_prob(images)), np.asarray(model.log_prob(images)))
 
 
+@pytest.mark.slow  # ~10 s; kept out of the default run for the suite's 10-minute budget
 def test_fit_on_full_images_learns_binarized_mnist():
     """Trained on 28x28 images alone (s = 14), a tiny model beats the independent-pixel baseline."""
     # The best context-free model (see test_learning.py): per-pixel histograms, Laplace-smoothed.
@@ -228,6 +229,7 @@ def test_zoo_card_builds_a_multi_scale_model_without_weights():
     assert model.low.image_shape == (14, 14, 1) and model.factor == 2
 
 
+@pytest.mark.slow  # ~9 s; as above
 def test_training_recipe_runs_a_multi_scale_card(tmp_path, monkeypatch):
     """`pixelrnn train` builds the card's class through the registry (a tiny config, two steps)."""
     import dataclasses
