@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from pixelrnn_keras.models.inputs import check_images
+from pixelrnn_keras.models.objective import nll_loss, reducible_logs
 from pixelrnn_keras.models.pixel_rnn import PixelRNN, scale_images
 from pixelrnn_keras.sampling import two_stage
 from pixelrnn_keras.sampling.api import check_completion_args
@@ -217,14 +218,10 @@ class MultiScalePixelRNN(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         images = x[0] if isinstance(x, (tuple, list)) else x
         low, high = self.log_prob_terms_from_logits(images, y_pred)
-        nll = -(low + high)
-        self.bits_per_dim_tracker.update_state(self.nats_to_bits_per_dim(nll), sample_weight=sample_weight)
-        if sample_weight is not None:
-            nll = nll * tf.cast(sample_weight, nll.dtype)
-        loss = tf.reduce_mean(nll)
-        if self.losses:
-            loss = loss + tf.add_n(self.losses)
-        return loss
+        return nll_loss(self, -(low + high), sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))
 
     def get_config(self):
         config = super().get_config()

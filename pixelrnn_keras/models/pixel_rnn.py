@@ -11,6 +11,7 @@ from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.residual import ResidualBlock, check_arch
 from pixelrnn_keras.models.inputs import check_images
+from pixelrnn_keras.models.objective import nll_loss, reducible_logs
 
 
 def scale_images(images, levels, dtype="float32"):
@@ -281,28 +282,10 @@ class PixelRNN(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         images = x[0] if isinstance(x, (tuple, list)) else x
-        nll = -self.log_prob_from_logits(images, y_pred)
-        # Tracked here, where the NLL is computed anyway, rather than again in compute_metrics.
-        self.bits_per_dim_tracker.update_state(self.nats_to_bits_per_dim(nll), sample_weight=sample_weight)
-        if sample_weight is not None:
-            nll = nll * tf.cast(sample_weight, nll.dtype)
-        loss = tf.reduce_mean(nll)
-        if self.losses:
-            loss = loss + tf.add_n(self.losses)
-        # Under a tf.distribute strategy the replicas' gradients are summed: each replica's
-        # share of the mean over the global batch is its own mean / replicas (what Keras's
-        # losses do; `fit` scales the logged loss back).
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        return loss / replicas if replicas > 1 else loss
+        return nll_loss(self, -self.log_prob_from_logits(images, y_pred), sample_weight)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        logs = super().compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-        strategy = tf.distribute.get_strategy()
-        if getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)():
-            # Keras 3 reduces a step's logs between workers with strategy.reduce("MEAN", axis=0),
-            # which fails on scalars (tensorflow/tensorflow#72388): give them that axis.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
+        return reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))
 
     def get_config(self):
         config = super().get_config()
