@@ -41,7 +41,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pixelrnn_keras.layers.diagonal_bilstm import _from_columns, _to_columns  # noqa: E402
+from pixelrnn_keras.layers.diagonal_bilstm import diagonal_layout  # noqa: E402
 from pixelrnn_keras.layers.lstm import forget_bias  # noqa: E402
 from pixelrnn_keras.models import PixelRNN  # noqa: E402
 
@@ -352,25 +352,32 @@ def _layer_tasks(core, inputs, ctx):
     return (lambda: touch(layer_fwd(*args))), (lambda: touch(graph(*args))), (lambda: touch(xla(*args)))
 
 
-def _recurrent_layer_tasks(core, inputs, ctx, gates, kernel, valid, layout, useful_i2s, useful_s2s):
+def _recurrent_layer_tasks(core, inputs, ctx, gates, kernel, valid, chunks, layout, useful_i2s, useful_s2s):
     """Pieces shared by both recurrent layers: layout, the scan and its gradient, step GEMMs, the layer.
 
-    gates (T, D, B, S, 4u), kernel (D, k * u, 4u), valid: as `LSTMScan` takes them;
-    layout: {name: (fn, input)} of the layout pieces around the scan.
+    gates: the whole (T, D, B, S, 4u) map or its chunks; kernel (D, k * u, 4u), valid, chunks: as
+    `LSTMScan` takes them; layout: {name: (fn, input)} of the layout pieces around the scan.
     """
     scan = core._scan
-    steps, directions, batch, positions, _ = gates.shape
-    hidden, cells, activations = scan.forward(gates, kernel, valid)
-    d_hidden = tf.random.normal(hidden.shape)
-    loop, one, gemm_flops = _step_gemm_tasks(steps, directions, batch * positions, kernel.shape[1], kernel.shape[2])
+    if not isinstance(gates, tuple):
+        gates, valid, chunks = (gates,), (valid,), ((0, None, 0, None),)
+    _, directions, _, batch, _ = gates[0].shape
+    positions = max(g.shape[2] for g in gates)
+    hidden, saved = scan.forward(gates, kernel, valid, chunks)
+    d_hidden = tuple(tf.random.normal(h.shape) for h in hidden)
+    # The step GEMMs as the chunks execute them: (t1 - t0) steps over s1 - s0 positions each.
+    executed_steps = sum(g.shape[0] * g.shape[2] for g in gates) // positions
+    loop, one, gemm_flops = _step_gemm_tasks(executed_steps, directions, batch * positions, kernel.shape[1],
+                                             kernel.shape[2])
     layer_fwd, layer_fwd_bwd, layer_xla = _layer_tasks(core, inputs, ctx)
     tasks = {name: ((lambda f=f, x=x: touch(f(*x))), 0, 0) for name, (f, x) in layout.items()}
     tasks.update({
-        "LSTM scan forward (XLA)": (lambda: touch(scan.forward(gates, kernel, valid)), useful_s2s, gemm_flops),
+        "LSTM scan forward (XLA)": (lambda: touch(scan.forward(gates, kernel, valid, chunks)), useful_s2s,
+                                    gemm_flops),
         "LSTM scan backward (XLA)": (
-            lambda: touch(scan.backward(kernel, valid, hidden, cells, activations, d_hidden)),
+            lambda: touch(scan.backward(kernel, valid, chunks, saved, d_hidden)),
             2 * useful_s2s, 2 * gemm_flops),
-        f"  {steps} step GEMMs {directions}x({batch * positions}x{kernel.shape[1]})x({kernel.shape[1]}x"
+        f"  {executed_steps} step GEMMs {directions}x({batch * positions}x{kernel.shape[1]})x({kernel.shape[1]}x"
         f"{kernel.shape[2]}) in a loop": (loop, gemm_flops, gemm_flops),
         "  the same GEMM FLOPs as one matmul": (one, gemm_flops, gemm_flops),
         "LAYER forward": (layer_fwd, useful_i2s + useful_s2s, None),
@@ -391,21 +398,24 @@ def diagonal_pieces(core, batch, image_shape, hidden):
         return core.input_gates(inputs, ctx)
 
     left, right = input_to_state()
-    columns, valid = _to_columns(left, right)
+    layout = diagonal_layout(height, width)
+    chunks, valid = layout.chunks, layout.valid(height, width, left.dtype)
+    columns = layout.to_chunks(left, right)
     kernel = tf.identity(core.state_to_state)
     useful_s2s = batch * 2 * conv_flops(height, width, 2, 1, u, 4 * u)
     useful_i2s = batch * (conv_flops(height, width, 1, 1, 2 * hidden, 4 * u)
                           + conv_flops(height, width, 1, 1, 2 * hidden + channels, 4 * u))
-    hidden_states = core._scan.forward(columns, kernel, valid)[0]
-    layout = {
-        "skew both directions to columns (XLA, fwd)": (_to_columns, (left, right)),
-        "columns to the output: unskew, shift (XLA, fwd)": (_from_columns, (hidden_states,)),
+    hidden_states = core._scan.forward(columns, kernel, valid, chunks)[0]
+    layout_tasks = {
+        "image to the scan's chunks, both directions (XLA gather, fwd)": (layout.to_chunks, (left, right)),
+        "chunks to the image (XLA gather, fwd)": (layout.to_image, (hidden_states, height, width)),
     }
-    tasks, gemm_flops = _recurrent_layer_tasks(core, inputs, ctx, columns, kernel, valid, layout, useful_i2s,
-                                               useful_s2s)
+    tasks, gemm_flops = _recurrent_layer_tasks(core, inputs, ctx, columns, kernel, valid, chunks, layout_tasks,
+                                               useful_i2s, useful_s2s)
     tasks = {"input-to-state, both directions (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s),
              **tasks}
-    note = (f"skewed scan: {columns.shape[0]} steps over B*H={batch * height} positions per direction; "
+    note = (f"skewed scan: {height + width - 1} steps over B*H={batch * height} positions per direction, in "
+            f"{len(chunks)} chunks of columns; "
             f"executes {gemm_flops / useful_s2s:.2f}x the useful state-to-state FLOPs (skew)")
     return tasks, note
 
@@ -422,7 +432,7 @@ def row_pieces(core, batch, image_shape, hidden):
 
     @tf.function(autograph=False)
     def to_rows(g):
-        return tf.transpose(g, [1, 0, 2, 3])[:, None]
+        return tf.transpose(g, [1, 2, 0, 3])[:, None]
 
     gates = input_to_state()
     rows = to_rows(gates)
@@ -430,8 +440,9 @@ def row_pieces(core, batch, image_shape, hidden):
     useful_s2s = batch * conv_flops(height, width, 1, k, u, 4 * u)
     useful_i2s = batch * conv_flops(height, width, 1, k, 2 * hidden, 4 * u)
     layout = {"transpose to rows (fwd)": (to_rows, (gates,))}
-    valid = tf.ones([height, 1, 1, width, 1])
-    tasks, _ = _recurrent_layer_tasks(core, inputs, None, rows, kernel, valid, layout, useful_i2s, useful_s2s)
+    valid = tf.ones([height, 1, width, 1, 1])
+    tasks, _ = _recurrent_layer_tasks(core, inputs, None, rows, kernel, valid, None, layout, useful_i2s,
+                                      useful_s2s)
     tasks = {f"input-to-state 1x{k} conv (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s), **tasks}
     note = f"row scan: {height} steps over B*W={batch * width} positions; step kernel ({k * u}x{4 * u})"
     return tasks, note

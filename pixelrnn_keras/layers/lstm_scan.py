@@ -21,9 +21,11 @@ class LSTMScan:
         c[t] = (f * c[t - 1] + i * g) * valid[t]
         h[t] = o * tanh(c[t]) * valid[t]
 
-    Shapes: gates (T, D, B, S, 4u), laid out [i, f, o, g], any constant terms (forget bias)
-    included; kernel (D, k * u, 4u) for k offsets, one per "direction" d (batched matmul); valid (T, 1, 1, S, 1)
-    or None (all ones); hidden (T, D, B, S, u). S indexes the positions of one step's slice.
+    Shapes: gates (T, D, S, B, 4u), laid out [i, f, o, g], any constant terms (forget bias)
+    included; kernel (D, k * u, 4u) for k offsets, one per "direction" d (batched matmul); valid (T, 1, S, 1, 1)
+    or None (all ones); hidden (T, D, S, B, u). S indexes the positions of one step's slice; the
+    batch comes after it, so that a position's states are contiguous (its layout is a gather
+    of whole (B, 4u) blocks, see `DiagonalLayout`).
 
     Args:
         offsets: the k neighbours of position s that its state-to-state term reads, as
@@ -36,37 +38,55 @@ class LSTMScan:
         self.backward = tf.function(self._backward, jit_compile=True, autograph=False)
 
     def __call__(self, gates, kernel, valid=None, chunks=None):
-        """Hidden states (T, D, B, S, u); differentiable in `gates` and `kernel`.
+        """Hidden states (T, D, S, B, u); differentiable in `gates` and `kernel`.
 
         chunks: optional static ((t0, t1, s0, s1), ...) in order of t, partitioning 0 .. T: steps
             t0 .. t1 - 1 then run on positions s0 .. s1 - 1 only. Exact when every position
             outside s0 .. s1 - 1 has valid 0 at steps t0 - 1 .. t1 - 1 (its state is zero there).
+            With chunks, `gates` and `valid` are sequences holding each chunk's part,
+            (t1 - t0, D, s1 - s0, B, 4u) and (t1 - t0, 1, s1 - s0, 1, 1), and so is the result
+            (its hidden states (t1 - t0, D, s1 - s0, B, u)): the caller lays the chunks out
+            directly (see `DiagonalLayout`), never the whole T x S map. Without chunks, they may
+            be a sequence of one whole map.
         """
+        whole = not isinstance(gates, (tuple, list))
+        if whole:
+            gates = (gates,)
+            valid = None if valid is None else (valid,)
         if valid is None:
-            valid = tf.ones([tf.shape(gates)[0], 1, 1, tf.shape(gates)[3], 1], gates.dtype)
-        valid = tf.stop_gradient(valid)
-        chunks = tuple(tuple(int(x) for x in chunk) for chunk in chunks) if chunks else ((0, None, 0, None),)
+            valid = tuple(tf.ones([tf.shape(g)[0], 1, tf.shape(g)[2], 1, 1], g.dtype) for g in gates)
+        if chunks is None:
+            chunks = ((0, None, 0, None),)
+        else:
+            chunks = tuple(tuple(int(x) for x in chunk) for chunk in chunks)
+        if not len(chunks) == len(gates) == len(valid):
+            raise ValueError(f"gates and valid must hold one tensor per chunk ({len(chunks)})")
+        valid = tuple(tf.stop_gradient(v) for v in valid)
 
         @tf.custom_gradient
-        def run(gates, kernel):
+        def run(kernel, *gates):
             # The compiled loop must not be differentiated itself (its TensorLists cannot leave
             # XLA); `grad` below is its gradient.
-            gates, kernel = tf.stop_gradient(gates), tf.stop_gradient(kernel)
+            kernel = tf.stop_gradient(kernel)
+            gates = tuple(tf.stop_gradient(g) for g in gates)
             hidden, saved = self.forward(gates, kernel, valid, chunks)
 
-            def grad(d_hidden):
-                return self.backward(kernel, valid, chunks, saved, d_hidden)
+            def grad(*d_hidden):
+                d_gates, d_kernel = self.backward(kernel, valid, chunks, saved, d_hidden)
+                return (d_kernel, *d_gates)
 
             return hidden, grad
 
-        return run(gates, kernel)
+        hidden = run(kernel, *gates)
+        return hidden[0] if whole else hidden
 
     def _forward(self, gates, kernel, valid, chunks):
-        """Hidden states (T, D, B, S, u), and per chunk what the gradient needs: the initial
-        hidden and cell (D, B, s, u), hidden and cells (t, D, B, s, u), activations (t, D, B, s, 4u)."""
+        """Each chunk's hidden states (t, D, s, B, u), and per chunk what the gradient needs: the
+        initial hidden and cell (D, s, B, u), hidden and cells (t, D, s, B, u), activations (t, D, s, B, 4u)."""
         units = kernel.shape[-1] // 4
-        size = tf.shape(gates)[3]
-        hidden = cell = tf.zeros(tf.concat([tf.shape(gates)[1:-1], [units]], 0), gates.dtype)
+        size = _num_positions(chunks, gates[0])
+        shape = tf.shape(gates[0])
+        hidden = cell = tf.zeros(tf.stack([shape[1], size, shape[3], units]), gates[0].dtype)
 
         def step(carry, inputs):
             hidden, cell, _ = carry
@@ -81,23 +101,22 @@ class LSTMScan:
             return hidden, cell, activations
 
         outputs, saved = [], []
-        for t0, t1, s0, s1 in chunks:
-            initial = hidden[..., s0:s1, :], cell[..., s0:s1, :]
-            elems = gates[t0:t1, ..., s0:s1, :], valid[t0:t1, ..., s0:s1, :]
+        for (_, _, s0, s1), chunk_gates, chunk_valid in zip(chunks, gates, valid):
+            initial = hidden[:, s0:s1], cell[:, s0:s1]
+            elems = chunk_gates, chunk_valid
             hiddens, cells, activations = tf.scan(step, elems, initializer=(*initial, tf.zeros_like(elems[0][0])))
             saved.append((*initial, hiddens, cells, activations))
-            outputs.append(_pad_positions(hiddens, s0, s1, size))
+            outputs.append(hiddens)
             hidden, cell = _pad_positions(hiddens[-1], s0, s1, size), _pad_positions(cells[-1], s0, s1, size)
-        return tf.concat(outputs, 0), saved
+        return tuple(outputs), saved
 
     def _backward(self, kernel, valid, chunks, saved, d_hidden):
-        """Gradients (d_gates (T, D, B, S, 4u), d_kernel (D, k * u, 4u))."""
-        size = tf.shape(d_hidden)[3]
+        """Gradients (each chunk's d_gates (t, D, s, B, 4u), d_kernel (D, k * u, 4u))."""
+        size = _num_positions(chunks, d_hidden[0])
         kernel_t = tf.transpose(kernel, [0, 2, 1])
 
-        def back_step(carry, inputs):
-            d_h, d_c, _ = carry
-            d_out, activations, cell, previous_cell, valid = inputs
+        def back_step(d_h, d_c, d_out, activations, cell, previous_cell, valid):
+            """Step t's d_pre (D, S, B, 4u), and the state gradients carried to step t - 1."""
             i, f, o, g = tf.split(activations, 4, axis=-1)
             d_h = (d_h + d_out) * valid
             tanh_c = tf.tanh(cell)
@@ -114,30 +133,46 @@ class LSTMScan:
             shape = tf.shape(d_pre)
             d_taps = tf.matmul(tf.reshape(d_pre, [shape[0], -1, shape[-1]]), kernel_t)
             d_taps = tf.reshape(d_taps, tf.concat([shape[:-1], [kernel.shape[1]]], 0))
-            return self.taps_transpose(d_taps), d_c * f, d_pre
+            return d_pre, self.taps_transpose(d_taps), d_c * f
 
-        d_h = d_c = tf.zeros_like(d_hidden[0])
+        shape = tf.shape(d_hidden[0])
+        d_h = d_c = tf.zeros(tf.stack([shape[1], size, shape[3], shape[4]]), kernel.dtype)
         d_gates, d_kernel = [], tf.zeros_like(kernel)
-        for (t0, t1, s0, s1), (hidden0, cell0, hiddens, cells, activations) in reversed(list(zip(chunks, saved))):
+        for (_, _, s0, s1), chunk_valid, chunk_d_hidden, (hidden0, cell0, hiddens, cells, activations) in reversed(
+            list(zip(chunks, valid, d_hidden, saved))
+        ):
             previous_cells = tf.concat([cell0[None], cells[:-1]], 0)
-            elems = (d_hidden[t0:t1, ..., s0:s1, :], activations, cells, previous_cells, valid[t0:t1, ..., s0:s1, :])
-            initial = (d_h[..., s0:s1, :], d_c[..., s0:s1, :], tf.zeros_like(activations[0]))
-            d_hs, d_cs, d_pre = tf.scan(back_step, elems, initializer=initial, reverse=True)
-            # With reverse=True, index 0 holds the carry after the chunk's first step.
-            d_h, d_c = _pad_positions(d_hs[0], s0, s1, size), _pad_positions(d_cs[0], s0, s1, size)
-            d_gates.append(_pad_positions(d_pre, s0, s1, size))
+            steps = tf.shape(activations)[0]
+
+            # A while loop rather than tf.scan, which would also stack the carried state gradients.
+            def body(t, d_h, d_c, d_pres):
+                d_pre, d_h, d_c = back_step(
+                    d_h, d_c, chunk_d_hidden[t], activations[t], cells[t], previous_cells[t], chunk_valid[t]
+                )
+                return t - 1, d_h, d_c, d_pres.write(t, d_pre)
+
+            d_pres = tf.TensorArray(activations.dtype, size=steps, element_shape=activations.shape[1:])
+            _, d_h, d_c, d_pres = tf.while_loop(
+                lambda t, *_: t >= 0,
+                body,
+                (steps - 1, d_h[:, s0:s1], d_c[:, s0:s1], d_pres),
+                maximum_iterations=steps,
+            )
+            d_pre = d_pres.stack()
+            d_h, d_c = _pad_positions(d_h, s0, s1, size), _pad_positions(d_c, s0, s1, size)
+            d_gates.append(d_pre)
             # Kernel gradient: sum over steps, batch and positions of taps(h[t - 1])^T d_pre[t].
             previous_hidden = tf.concat([hidden0[None], hiddens[:-1]], 0)
             taps = _directions_first(self.taps(previous_hidden))
             d_kernel += tf.matmul(taps, _directions_first(d_pre), transpose_a=True)
-        return tf.concat(d_gates[::-1], 0), d_kernel
+        return tuple(d_gates[::-1]), d_kernel
 
     def taps(self, hidden):
-        """(..., S, u) -> (..., S, k * u): the hidden state at each offset, zero outside."""
+        """(..., S, B, u) -> (..., S, B, k * u): the hidden state at each offset, zero outside."""
         return tf.concat([_shift(hidden, offset) for offset in self.offsets], -1)
 
     def taps_transpose(self, d_taps):
-        """The adjoint of `taps`: (..., S, k * u) -> (..., S, u)."""
+        """The adjoint of `taps`: (..., S, B, k * u) -> (..., S, B, u)."""
         blocks = tf.split(d_taps, len(self.offsets), axis=-1)
         return tf.add_n([_shift(block, -offset) for block, offset in zip(blocks, self.offsets)])
 
@@ -149,24 +184,31 @@ def shared_lstm_scan(offsets):
 
 
 def _shift(x, offset):
-    """y[..., s, :] = x[..., s + offset, :], zero where s + offset is outside the axis."""
+    """y[..., s, :, :] = x[..., s + offset, :, :], zero where s + offset is outside the axis."""
     if offset == 0:
         return x
-    paddings = [[0, 0]] * (len(x.shape) - 2) + [[max(-offset, 0), max(offset, 0)], [0, 0]]
-    size = tf.shape(x)[-2]
+    paddings = [[0, 0]] * (len(x.shape) - 3) + [[max(-offset, 0), max(offset, 0)], [0, 0], [0, 0]]
+    size = tf.shape(x)[-3]
     start = max(offset, 0)
-    return tf.pad(x, paddings)[..., start : start + size, :]
+    return tf.pad(x, paddings)[..., start : start + size, :, :]
+
+
+def _num_positions(chunks, first):
+    """S: static from the chunks, or from the first chunk's map if it is the whole map."""
+    if chunks[0][3] is None:
+        return tf.shape(first)[2]
+    return max(s1 for _, _, _, s1 in chunks)
 
 
 def _pad_positions(x, start, stop, size):
-    """Zero-pads axis -2 of `x`, holding positions start .. stop - 1, to all `size` positions."""
-    if start == 0 and stop is None:
+    """Zero-pads axis -3 of `x`, holding positions start .. stop - 1, to all `size` positions."""
+    if stop is None or (start == 0 and stop == size):
         return x
-    paddings = [[0, 0]] * (len(x.shape) - 2) + [[start, size - stop], [0, 0]]
+    paddings = [[0, 0]] * (len(x.shape) - 3) + [[start, size - stop], [0, 0], [0, 0]]
     return tf.pad(x, paddings)
 
 
 def _directions_first(x):
-    """(T, D, B, S, F) -> (D, T * B * S, F)."""
+    """(T, D, S, B, F) -> (D, T * S * B, F)."""
     x = tf.transpose(x, [1, 0, 2, 3, 4])
     return tf.reshape(x, [tf.shape(x)[0], -1, x.shape[-1]])

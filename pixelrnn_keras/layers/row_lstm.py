@@ -68,10 +68,10 @@ class RowLSTM(keras.layers.Layer):
         gates_in = gates_in + forget_bias(self.units, gates_in.dtype)
         if gate_bias is not None:
             gates_in = gates_in + tf.cast(gate_bias, gates_in.dtype)
-        rows = tf.transpose(gates_in, [1, 0, 2, 3])[:, None]  # (H, 1, B, W, 4u)
+        rows = tf.transpose(gates_in, [1, 2, 0, 3])[:, None]  # (H, 1, W, B, 4u)
         kernel = tf.cast(self.state_to_state, gates_in.dtype)[None]
         hidden = self._scan(rows, kernel)
-        return tf.transpose(hidden[:, 0], [1, 0, 2, 3])
+        return tf.transpose(hidden[:, 0], [2, 0, 1, 3])
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
