@@ -3,7 +3,8 @@
 Two real image sets from tests/data, each with a model:
 
 - binarized MNIST (28x28, 2 levels): the first N validation images, with the bundled `mnist_diag`
-  weights (not trained on these images);
+  weights (not trained on these images), or another zoo model (--mnist-model, --mnist-weights;
+  a `MultiScalePixelRNN` such as mnist_multiscale too);
 - CIFAR-10 (32x32x3, 256 levels): there is no trained colour zoo model yet, so a small PixelCNN
   is trained here for a few minutes on the first images of tests/data/cifar10_small.npz and the
   held-out last ones are compressed. Its likelihoods (and so its compressed sizes) are those of a
@@ -52,6 +53,9 @@ def parse_args():
     parser.add_argument("--cifar-images", type=int, default=50, help="held out of the 200 in cifar10_small.npz")
     parser.add_argument("--cifar-epochs", type=int, default=40)
     parser.add_argument("--batch", type=int, default=64, help="the codec's batch size")
+    parser.add_argument("--mnist-model", default="mnist_diag", help="the zoo model for MNIST, e.g. mnist_multiscale")
+    parser.add_argument("--mnist-weights", help="a .weights.h5 file for it instead of its bundled weights")
+    parser.add_argument("--no-cifar", action="store_true", help="the MNIST set only")
     args = parser.parse_args()
     if args.quick:
         args.mnist_images, args.cifar_images, args.cifar_epochs, args.batch = 16, 8, 2, 16
@@ -147,7 +151,10 @@ def report(title, model, images, batch):
 def main():
     args = parse_args()
     mnist = data.load(os.path.join(DATA, "binarized_mnist_small.npz"), split="valid")[: args.mnist_images]
-    report("binarized MNIST (28x28, 2 levels)", load("mnist_diag"), mnist, min(args.batch, len(mnist)))
+    model = load(args.mnist_model, weights=args.mnist_weights or "pretrained")
+    report("binarized MNIST (28x28, 2 levels)", model, mnist, min(args.batch, len(mnist)))
+    if args.no_cifar:
+        return
     cifar = data.load(os.path.join(DATA, "cifar10_small.npz"))
     train, held_out = cifar[: -args.cifar_images], cifar[-args.cifar_images :]
     model = colour_model(train, args.cifar_epochs)

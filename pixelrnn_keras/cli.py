@@ -248,6 +248,7 @@ def _codec_model(spec, weights):
         return keras.saving.load_model(spec, compile=False)
     if spec not in list_models():
         raise UsageError(f"model must be a zoo name ({', '.join(list_models())}) or a .keras file; got {spec!r}")
+    _check_weights(_card(spec), weights)
     return load(spec, weights=weights or "pretrained")
 
 

@@ -10,10 +10,11 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from pixelrnn_keras import PixelRNN
+from pixelrnn_keras import MultiScalePixelRNN, PixelRNN
 from pixelrnn_keras.cli import main
 from pixelrnn_keras.codec import CorruptStreamError, ModelMismatchError, compress, decompress, read_header
-from pixelrnn_keras.codec.header import parse
+from pixelrnn_keras.codec.conditional import UpperSteps
+from pixelrnn_keras.codec.header import model_sha256, parse
 from pixelrnn_keras.codec.steps import Stepper, frequencies_from_logits
 
 ARCHS = ["pixelcnn", "row_lstm", "diagonal_bilstm"]
@@ -24,7 +25,11 @@ DATA = Path(__file__).resolve().parent / "data"
 
 def tiny_model(arch, shape, levels, seed=1, **config):
     """A 1-layer model with weights drawn from `seed` (biases too), far from uniform distributions."""
-    model = PixelRNN(arch, shape, levels=levels, num_layers=1, hidden=4, head_units=8, **config)
+    return randomized(PixelRNN(arch, shape, levels=levels, num_layers=1, hidden=4, head_units=8, **config), seed)
+
+
+def randomized(model, seed):
+    """`model` with every weight drawn from `seed`."""
     rng = np.random.default_rng(seed)
     scales = [1.5 / np.sqrt(np.prod(w.shape[:-1])) if w.ndim > 1 else 0.5 for w in model.get_weights()]
     model.set_weights([rng.normal(0, scale, w.shape) for scale, w in zip(scales, model.get_weights())])
@@ -105,25 +110,36 @@ def stream(binary_model):
 
 
 def test_every_damaged_byte_and_every_truncation_is_refused(binary_model, stream):
-    _, data = stream
+    assert_damage_is_refused(binary_model, stream[1])
+
+
+def assert_damage_is_refused(model, data):
+    """Every flipped byte, every truncation, appended bytes and a str raise their error."""
     for k in range(len(data)):
         damaged = bytearray(data)
         damaged[k] ^= 0x10
         with pytest.raises(CorruptStreamError):
-            decompress(binary_model, bytes(damaged))
+            decompress(model, bytes(damaged))
     for length in range(len(data)):
         with pytest.raises(CorruptStreamError):
-            decompress(binary_model, data[:length])
+            decompress(model, data[:length])
     with pytest.raises(CorruptStreamError, match="appended"):
-        decompress(binary_model, data + b"\0\0\0\0")
+        decompress(model, data + b"\0\0\0\0")
     with pytest.raises(ValueError, match="data must be bytes"):
-        decompress(binary_model, "not bytes")
+        decompress(model, "not bytes")
 
 
 def test_a_forged_payload_with_valid_checksums_fails_the_image_checksum(binary_model, stream):
     """The last line of defence (also against a machine that computes other probabilities):
     the decoded images are checked against the encoder's CRC32."""
-    images, data = stream
+    forged = forged_stream(stream[1])
+    with pytest.raises(CorruptStreamError, match="checksum"):
+        decompress(binary_model, forged)
+
+
+def forged_stream(data):
+    """`data` with a damaged payload and the header's checksums of that payload: it passes the
+    stream's checks, and decodes to other values (or fails to decode whole)."""
     header, payload = parse(data)
     payload = payload.copy()
     payload[0] ^= 0x00F00000
@@ -133,8 +149,7 @@ def test_a_forged_payload_with_valid_checksums_fails_the_image_checksum(binary_m
     head += struct.pack("<II", zlib.crc32(forged_payload), header.images_crc32)
     forged = head + struct.pack("<I", zlib.crc32(head)) + forged_payload
     assert parse(forged)[0].payload_crc32 == zlib.crc32(forged_payload)  # it passes the stream checks
-    with pytest.raises(CorruptStreamError, match="checksum"):
-        decompress(binary_model, forged)
+    return forged
 
 
 def test_a_stream_of_another_model_is_refused_naming_both(binary_model, stream):
@@ -174,7 +189,8 @@ def test_bad_compress_arguments_name_themselves(binary_model, case):
 
 
 def test_a_model_without_the_step_api_is_refused():
-    with pytest.raises(ValueError, match="model must be a PixelRNN or a Keras model with the one-pixel step API"):
+    expected = "model must be a PixelRNN, a MultiScalePixelRNN or a Keras model with the one-pixel step API"
+    with pytest.raises(ValueError, match=expected):
         compress(keras.Sequential([keras.layers.Dense(2)]), np.zeros((1, 8, 8, 1), "uint8"))
 
 
@@ -275,6 +291,7 @@ def test_cli_bad_input_is_one_line_and_exit_status_2(binary_model, stream, tmp_p
         (["compress", model_file, str(tmp_path / "missing.png"), "--out", "x"], "no such file"),
         (["compress", model_file, grey, "--out", "x"], "intensities must be those of 2 levels"),
         (["compress", "no_such_model", grey, "--out", "x"], "zoo name"),
+        (["compress", "mnist_multiscale", grey, "--out", "x"], "has no pretrained weights yet: pass --weights"),
         (["decompress", str(damaged), "--model", model_file, "--out", str(tmp_path)], "truncated"),
         (["decompress", str(tmp_path / "missing.pxrc"), "--out", str(tmp_path)], "no such file"),
     ]
@@ -283,3 +300,150 @@ def test_cli_bad_input_is_one_line_and_exit_status_2(binary_model, stream, tmp_p
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
     assert not (tmp_path / "x").exists()
+
+
+# Multi-scale models: x_s = x[:, ::2, ::2] with the low network, then the pixels off that grid given x_s.
+
+
+def tiny_multi_scale(low_arch, high_arch, shape, levels, seed=1, **kwargs):
+    """8x8 images, 4x4 low images, 1-layer networks, weights drawn from `seed`."""
+    small = {"num_layers": 1, "hidden": 4, "head_units": 8}
+    model = MultiScalePixelRNN(
+        shape, 4, levels=levels, low={"arch": low_arch, **small}, high={"arch": high_arch, **small},
+        condition_features=4, condition_layers=1, **kwargs,
+    )
+    return randomized(model, seed)
+
+
+@pytest.fixture(scope="module")
+def multi_scale_model():
+    return tiny_multi_scale("row_lstm", "pixelcnn", (8, 8, 1), 2)
+
+
+@pytest.fixture(scope="module")
+def multi_scale_stream(multi_scale_model):
+    # 20 images in batches of 8: the last batch is padded; enough bits that the 1% bound is tight.
+    images = real_images((8, 8, 1), 2, num=20)
+    return images, compress(multi_scale_model, images, batch_size=8)
+
+
+def test_multi_scale_round_trip_is_exact_and_within_1_percent_of_the_nll(multi_scale_model, multi_scale_stream):
+    images, data = multi_scale_stream
+    np.testing.assert_array_equal(decompress(multi_scale_model, data), images)
+    header, payload = parse(data)
+    assert (header.num_images, header.batch_size, header.image_shape) == (20, 8, (8, 8, 1))
+    nll = nll_bits(multi_scale_model, images)
+    assert 0.99 * nll <= 8 * payload.nbytes <= 1.01 * nll + 64
+
+
+def test_multi_scale_grid_pixels_are_known_not_coded(multi_scale_model, multi_scale_stream, monkeypatch):
+    """A mutation: coding the grid's sub-pixels with the high network as well (as if they were
+    unknown) costs their bits under the high network on top of the NLL, and breaks the size bound."""
+    images, data = multi_scale_stream
+    nll = nll_bits(multi_scale_model, images)
+    high_logits = multi_scale_model(images)[1]
+    grid = multi_scale_model.grid_mask()
+    entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=images.astype("int32"), logits=high_logits)
+    grid_bits = float(np.sum(entropy.numpy()[:, grid])) / np.log(2.0)
+    monkeypatch.setattr(MultiScalePixelRNN, "grid_mask", lambda self: np.zeros(self.image_shape[:2], bool))
+    mutated = compress(multi_scale_model, images, batch_size=8)
+    assert 8 * parse(mutated)[1].nbytes > 1.01 * nll + 64
+    assert 0.99 * (nll + grid_bits) <= 8 * parse(mutated)[1].nbytes <= 1.01 * (nll + grid_bits) + 64
+
+
+def test_the_high_steps_read_each_batch_s_condition_when_they_start(multi_scale_model, multi_scale_stream):
+    """The compiled steps are kept per model and batch size; the condition map is computed from
+    the s x s images set before `start`, never compiled in. Teacher-forced, the steps give the
+    full forward pass's distributions of batch after batch."""
+    images = multi_scale_stream[0][:16]
+    upper = UpperSteps.for_model(multi_scale_model, 8)
+    stepper = Stepper.for_model(upper, 8)
+    assert UpperSteps.for_model(multi_scale_model, 8) is upper and Stepper.for_model(upper, 8) is stepper
+    for batch, other in ((images[:8], images[8:]), (images[8:], images[:8])):
+        full = frequencies_from_logits(multi_scale_model(batch)[1]).numpy()
+        upper.set_low_images(batch[:, ::2, ::2])
+        assert np.abs(stepped_frequencies(stepper, batch) - full).max() <= 256
+        # Conditioned on the other batch's s x s images, the steps give other distributions.
+        upper.set_low_images(other[:, ::2, ::2])
+        assert np.abs(stepped_frequencies(stepper, batch) - full).max() > 2**16
+
+
+MULTI_SCALE_CASES = [
+    pytest.param("pixelcnn", "row_lstm", (8, 8, 3), 256),
+    # The other archs at each scale: slow only for the default run's time (~25 s each, mostly compiling).
+    pytest.param("diagonal_bilstm", "pixelcnn", (8, 8, 3), 256, marks=pytest.mark.slow),
+    pytest.param("row_lstm", "diagonal_bilstm", (8, 8, 1), 2, marks=pytest.mark.slow),
+    pytest.param("pixelcnn", "diagonal_bilstm", (8, 8, 3), 256, marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("low_arch,high_arch,shape,levels", MULTI_SCALE_CASES)
+def test_multi_scale_round_trip_of_colour_and_other_archs(low_arch, high_arch, shape, levels):
+    model = tiny_multi_scale(low_arch, high_arch, shape, levels)
+    images = real_images(shape, levels)
+    data = compress(model, images, batch_size=3)  # 5 images: the last batch is padded
+    decoded = decompress(model, data)
+    assert decoded.dtype == np.uint8
+    np.testing.assert_array_equal(decoded, images)
+    nll = nll_bits(model, images)
+    assert 0.99 * nll <= 8 * parse(data)[1].nbytes <= 1.01 * nll + 64
+
+
+def test_multi_scale_damaged_and_forged_streams_are_refused(multi_scale_model, multi_scale_stream):
+    assert_damage_is_refused(multi_scale_model, multi_scale_stream[1])
+    with pytest.raises(CorruptStreamError, match="checksum"):
+        decompress(multi_scale_model, forged_stream(multi_scale_stream[1]))
+
+
+def test_streams_of_pixel_rnns_and_multi_scale_models_are_refused_by_the_other(
+    binary_model, stream, multi_scale_model, multi_scale_stream
+):
+    """These models all take 8x8 binary images; only the one that made a stream decodes it."""
+    other_condition = tiny_multi_scale("row_lstm", "pixelcnn", (8, 8, 1), 2, name="other")
+    other_condition.set_weights(multi_scale_model.get_weights())
+    kernel = other_condition.condition_upsample.kernel
+    kernel.assign(kernel.numpy() * 1.001)  # only the conditioning network's weights differ
+    assert model_sha256(other_condition) != model_sha256(multi_scale_model)
+    with pytest.raises(ModelMismatchError, match=f"made by model '{multi_scale_model.name}'.*this is 'other'"):
+        decompress(other_condition, multi_scale_stream[1])
+    with pytest.raises(ModelMismatchError, match=f"made by model '{binary_model.name}'"):
+        decompress(multi_scale_model, stream[1])
+    with pytest.raises(ModelMismatchError, match=f"made by model '{multi_scale_model.name}'"):
+        decompress(binary_model, multi_scale_stream[1])
+
+
+def test_cli_compresses_with_a_multi_scale_model_file_as_the_library_does(
+    multi_scale_model, multi_scale_stream, tmp_path
+):
+    """The same bytes as `compress` in memory. (Each command loads and compiles the model afresh:
+    decompressing by the command is tested, with the zoo's multi-scale entry, behind the slow marker.)"""
+    model_file = str(tmp_path / "multi_scale.keras")
+    multi_scale_model.save(model_file)
+    images, data = multi_scale_stream
+    np.savez(tmp_path / "images.npz", images=images)
+    out = tmp_path / "images.pxrc"
+    assert main(["compress", model_file, str(tmp_path / "images.npz"), "--batch-size", "8", "--out", str(out)]) == 0
+    assert out.read_bytes() == data
+
+
+@pytest.mark.slow
+def test_cli_codes_mnist_with_the_multi_scale_zoo_model_and_a_weights_file(tmp_path):
+    """The zoo's multi-scale entry by name (it has no bundled weights: fresh ones from a file).
+    ~2 minutes of CPU: compiling the 7-layer upper network's steps twice (each command loads it)."""
+    from pixelrnn_keras.zoo import load
+
+    model = load("mnist_multiscale", weights=None)
+    weights = str(tmp_path / "fresh.weights.h5")
+    model.save_weights(weights)
+    images = np.load(DATA / "binarized_mnist_small.npz")["valid"][:3, ..., None]
+    np.savez(tmp_path / "digits.npz", images=images)
+    out = str(tmp_path / "digits.pxrc")
+    assert main(["compress", "mnist_multiscale", str(tmp_path / "digits.npz"), "--weights", weights, "--out", out]) == 0
+    assert main(["decompress", out, "--weights", weights, "--out", str(tmp_path / "decoded")]) == 0
+    decoded = [np.asarray(Image.open(tmp_path / "decoded" / f"{k:06d}.png")) for k in range(3)]
+    np.testing.assert_array_equal(np.stack(decoded)[..., None], images * 255)
+    with open(out, "rb") as f:
+        header, payload = parse(f.read())
+    nll = nll_bits(model, images)
+    assert header.model_name == "mnist_multiscale"
+    assert 0.99 * nll <= 8 * payload.nbytes <= 1.01 * nll + 64

@@ -11,6 +11,10 @@ on the values decoded so far, as the cached sampler does on the values it draws:
     data = compress(model, images)          # bytes
     assert (decompress(model, data) == images).all()
 
+A `MultiScalePixelRNN` codes in the order of its likelihood: the s x s image x[:, ::f, ::f] with
+its low network, then the sub-pixels off that grid with its high network given it (the grid's
+values are known by then and are not coded).
+
 Both sides compute the distributions with the same compiled steps on the same inputs and round
 them to the same integers, so decoding is exact. The stream names the model and carries the
 sha256 of its configuration and weights (another model is refused) and CRC32 checksums (a damaged

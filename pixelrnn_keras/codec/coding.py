@@ -15,8 +15,10 @@ from pixelrnn_keras.codec.header import (
     model_sha256,
     parse,
 )
+from pixelrnn_keras.codec.conditional import UpperSteps
 from pixelrnn_keras.codec.steps import PRECISION, Stepper
 from pixelrnn_keras.models.inputs import check_images
+from pixelrnn_keras.models.multi_scale import MultiScalePixelRNN
 
 DEFAULT_BATCH_SIZE = 64
 MAX_LEVELS = 1024  # the frequencies' rounding stays exact up to here (see frequencies_from_logits)
@@ -27,7 +29,8 @@ def compress(model, images, batch_size=None, progress=None):
     """Losslessly compresses integer images with `model`'s likelihoods; about -log2 p(images) bits.
 
     Args:
-        model: a `PixelRNN`, or any Keras model with its one-pixel step API (see `Stepper`).
+        model: a `PixelRNN`, a `MultiScalePixelRNN`, or any Keras model with the one-pixel step
+            API (see `Stepper`).
         images: (N, H, W, C) integers in [0, model.levels) (C == 1 may be left out), N >= 1.
         batch_size: images per batch of steps (the last batch is padded); recorded in the stream,
             the decoder uses the same. None: min(N, 64). Larger batches are faster per image.
@@ -125,10 +128,10 @@ def check_model(header, model):
 
 
 def _check_model(model):
-    missing = [name for name in _STEP_API if not hasattr(model, name)]
+    missing = [] if isinstance(model, MultiScalePixelRNN) else [n for n in _STEP_API if not hasattr(model, n)]
     if missing:
         raise ValueError(
-            f"model must be a PixelRNN or a Keras model with the one-pixel step API; "
+            f"model must be a PixelRNN, a MultiScalePixelRNN or a Keras model with the one-pixel step API; "
             f"{type(model).__name__} lacks {missing}"
         )
     if not 2 <= model.levels <= MAX_LEVELS:
@@ -136,7 +139,8 @@ def _check_model(model):
 
 
 def _run(model, batch_size, num_images, code, images, progress):
-    """Codes the sub-pixels of `num_images` images in order, in batches of `batch_size` (the last padded).
+    """Codes the sub-pixels of `num_images` images in the model's order, in batches of `batch_size`
+    (the last padded).
 
     code(frequencies (n, levels) int32, truth (n,) int32 or None) -> the n sub-pixel values; `truth`
     comes from `images` when encoding. Encoder and decoder run this same loop, so the steps see the
@@ -145,24 +149,67 @@ def _run(model, batch_size, num_images, code, images, progress):
     Returns:
         (num_images, H, W, C) int32: the values coded.
     """
-    stepper = Stepper.for_model(model, batch_size)
-    height, width, channels = model.image_shape
-    coded = np.zeros((num_images, height, width, channels), np.int32)
+    multi_scale = isinstance(model, MultiScalePixelRNN)
     batches = range(0, num_images, batch_size)
-    for number, first in enumerate(batches):
+    rows = len(batches) * (model.image_shape[0] + (model.low_size if multi_scale else 0))
+    done = 0
+
+    def row_done():
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, rows)
+
+    coded = np.zeros((num_images, *model.image_shape), np.int32)
+    for first in batches:
         n = min(batch_size, num_images - first)
-        values = np.zeros((batch_size, height, width, channels), np.int32)
-        stepper.start()
-        for t in range(height * width):
-            i, j = divmod(t, width)
-            for c in range(channels):
-                frequencies = stepper.frequencies(values, t, c)[:n]
-                truth = None if images is None else images[first : first + n, i, j, c]
-                values[:n, i, j, c] = code(frequencies, truth)
-            if progress is not None and j == width - 1:
-                progress(number * height + i + 1, len(batches) * height)
+        truth = None if images is None else images[first : first + n]
+        if multi_scale:
+            values = _code_two_stages(model, batch_size, n, code, truth, row_done)
+        else:
+            values = np.zeros((batch_size, *model.image_shape), np.int32)
+            _code_batch(Stepper.for_model(model, batch_size), values, n, code, truth, row_done)
         coded[first : first + n] = values[:n]
     return coded
+
+
+def _code_two_stages(model, batch_size, n, code, truth, row_done):
+    """A `MultiScalePixelRNN`'s order, its likelihood's: x_s = x[:, ::f, ::f] with the low network,
+    then the sub-pixels off the grid with the high network given x_s. The grid's values, known from
+    x_s on both sides, are fed to the high network's steps but not coded.
+
+    Returns:
+        (batch_size, n, n, C) int32: the batch's values (zeros in the padding images).
+    """
+    f = model.factor
+    low_values = np.zeros((batch_size, *model.low.image_shape), np.int32)
+    low_truth = None if truth is None else truth[:, ::f, ::f]
+    _code_batch(Stepper.for_model(model.low, batch_size), low_values, n, code, low_truth, row_done)
+    upper = UpperSteps.for_model(model, batch_size)
+    upper.set_low_images(low_values)
+    values = np.zeros((batch_size, *model.image_shape), np.int32)
+    values[:, ::f, ::f] = low_values
+    _code_batch(Stepper.for_model(upper, batch_size), values, n, code, truth, row_done, ~model.grid_mask())
+    return values
+
+
+def _code_batch(stepper, values, n, code, truth, row_done, coded_pixels=None):
+    """Codes the sub-pixels of the first `n` images of `values` (batch, H, W, C) in raster order, in place.
+
+    Only the pixels where `coded_pixels` (H, W) bool is True are coded (all if None); `values` holds
+    the others' known values beforehand. Their steps run all the same, so that the state advances.
+    `truth`: (n, H, W, C) when encoding, else None. row_done() is called after every row.
+    """
+    _, height, width, channels = values.shape
+    stepper.start()
+    for t in range(height * width):
+        i, j = divmod(t, width)
+        for c in range(channels):
+            frequencies = stepper.frequencies(values, t, c)[:n]
+            if coded_pixels is None or coded_pixels[i, j]:
+                values[:n, i, j, c] = code(frequencies, None if truth is None else truth[:, i, j, c])
+        if j == width - 1:
+            row_done()
 
 
 def _maker():
