@@ -1,13 +1,11 @@
 """Multi-Scale PixelRNN (paper, section 3.4): a small image first, then the full image given it."""
 
-import math
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from pixelrnn_keras.models.inputs import check_images
-from pixelrnn_keras.models.objective import nll_loss, reducible_logs
+from pixelrnn_keras.models.objective import ImageLikelihoodModel
 from pixelrnn_keras.models.pixel_rnn import PixelRNN, scale_images
 from pixelrnn_keras.sampling import two_stage
 from pixelrnn_keras.sampling.api import check_completion_args
@@ -17,7 +15,7 @@ _OWN_KEYS = ("image_shape", "levels", "condition_features")
 
 
 @keras.saving.register_keras_serializable(package="pixelrnn_keras")
-class MultiScalePixelRNN(keras.Model):
+class MultiScalePixelRNN(ImageLikelihoodModel):
     """Two PixelRNNs: an unconditional one for an s x s subsampling of the image, and a
     conditional one for the n x n image given that s x s image.
 
@@ -115,7 +113,6 @@ class MultiScalePixelRNN(keras.Model):
         self.condition_upsample = keras.layers.Conv2DTranspose(
             c, self.factor, strides=self.factor, name="condition_upsample", dtype=dtype
         )
-        self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
         self.build((None, *self.image_shape))
 
     @property
@@ -126,11 +123,6 @@ class MultiScalePixelRNN(keras.Model):
     @property
     def channels(self):
         return self.image_shape[-1]
-
-    @property
-    def num_dims(self):
-        """Number of sub-pixels per (n x n) image."""
-        return int(np.prod(self.image_shape))
 
     def build(self, input_shape=None):
         if self.built:
@@ -188,9 +180,6 @@ class MultiScalePixelRNN(keras.Model):
     def _log_prob_terms_fn(self, images):
         return self.log_prob_terms_from_logits(images, self(images))
 
-    def nats_to_bits_per_dim(self, nats):
-        return nats / (self.num_dims * math.log(2.0))
-
     # Sampling, in two stages (see pixelrnn_keras.sampling.two_stage).
 
     def sample(self, num, seed=None, temperature=1.0, method="cached"):
@@ -213,15 +202,10 @@ class MultiScalePixelRNN(keras.Model):
         completed, _ = two_stage.draw(self, images, known, seed, temperature, method)
         return completed
 
-    # Training: the images are their own target.
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        images = x[0] if isinstance(x, (tuple, list)) else x
-        low, high = self.log_prob_terms_from_logits(images, y_pred)
-        return nll_loss(self, -(low + high), sample_weight)
-
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        return reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))
+    def nll_from_logits(self, images, logits):
+        """(batch,) -log p(x) in nats, the training loss (see `ImageLikelihoodModel`)."""
+        low, high = self.log_prob_terms_from_logits(images, logits)
+        return -(low + high)
 
     def get_config(self):
         config = super().get_config()
@@ -235,7 +219,3 @@ class MultiScalePixelRNN(keras.Model):
             condition_layers=self.condition_layers,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -1,6 +1,47 @@
 """The training objective shared by the models: the NLL of the images, in nats per image."""
 
+import math
+
+import keras
+import numpy as np
 import tensorflow as tf
+
+
+class ImageLikelihoodModel(keras.Model):
+    """A Keras model of integer images with an exact likelihood, trained on the images alone.
+
+    Subclasses set `image_shape` (H, W, C) and implement `nll_from_logits(images, logits)`,
+    the per-image negative log-likelihood (batch,) in nats from the output of `call`;
+    `model.fit(images)` then minimises it, and the progress bar also shows bits/dim.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
+
+    @property
+    def num_dims(self):
+        """Number of sub-pixels per image."""
+        return int(np.prod(self.image_shape))
+
+    def nats_to_bits_per_dim(self, nats):
+        return nats / (self.num_dims * math.log(2.0))
+
+    def nll_from_logits(self, images, logits):
+        raise NotImplementedError
+
+    # Training: the images are their own target.
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        images = x[0] if isinstance(x, (tuple, list)) else x
+        return nll_loss(self, self.nll_from_logits(images, y_pred), sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 def nll_loss(model, nll, sample_weight=None):

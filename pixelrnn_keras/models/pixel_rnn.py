@@ -1,9 +1,6 @@
 """The PixelRNN family of networks (paper, Table 1): PixelCNN, Row LSTM, Diagonal BiLSTM."""
 
-import math
-
 import keras
-import numpy as np
 import tensorflow as tf
 
 from pixelrnn_keras import sampling
@@ -11,7 +8,7 @@ from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.residual import ResidualBlock, check_arch
 from pixelrnn_keras.models.inputs import check_images
-from pixelrnn_keras.models.objective import nll_loss, reducible_logs
+from pixelrnn_keras.models.objective import ImageLikelihoodModel
 
 
 def scale_images(images, levels, dtype="float32"):
@@ -20,7 +17,7 @@ def scale_images(images, levels, dtype="float32"):
 
 
 @keras.saving.register_keras_serializable(package="pixelrnn_keras")
-class PixelRNN(keras.Model):
+class PixelRNN(ImageLikelihoodModel):
     """An autoregressive image model with a `levels`-way softmax for every sub-pixel.
 
     Layout (paper, Table 1): a 7x7 mask-A convolution to 2h maps; `num_layers` residual
@@ -112,17 +109,11 @@ class PixelRNN(keras.Model):
         )
         self.head_hidden = MaskedConv2D(self.head_units, 1, "B", groups, name="head_hidden", dtype=dtype)
         self.head_logits = MaskedConv2D(groups * self.levels, 1, "B", groups, name="head_logits", dtype=dtype)
-        self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
         self.build((None, *self.image_shape))
 
     @property
     def channels(self):
         return self.image_shape[-1]
-
-    @property
-    def num_dims(self):
-        """Number of sub-pixels per image."""
-        return int(np.prod(self.image_shape))
 
     def build(self, input_shape=None):
         if self.built:
@@ -194,9 +185,6 @@ class PixelRNN(keras.Model):
     @tf.function(reduce_retracing=True)
     def _conditional_log_prob_fn(self, images, condition):
         return self.log_prob_from_logits(images, self(images, condition))
-
-    def nats_to_bits_per_dim(self, nats):
-        return nats / (self.num_dims * math.log(2.0))
 
     # Sampling (the samplers live in pixelrnn_keras.sampling).
 
@@ -278,14 +266,9 @@ class PixelRNN(keras.Model):
         block_caches = tuple(block.end_row(c, i, context) for block, c in zip(self.blocks, block_caches))
         return conv_cache, block_caches, *rest
 
-    # Training: the images are their own target.
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        images = x[0] if isinstance(x, (tuple, list)) else x
-        return nll_loss(self, -self.log_prob_from_logits(images, y_pred), sample_weight)
-
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        return reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))
+    def nll_from_logits(self, images, logits):
+        """(batch,) negative log-likelihood in nats, the training loss (see `ImageLikelihoodModel`)."""
+        return -self.log_prob_from_logits(images, logits)
 
     def get_config(self):
         config = super().get_config()
@@ -303,7 +286,3 @@ class PixelRNN(keras.Model):
         if self.condition_features:  # unconditional configs stay as they were
             config.update(condition_features=self.condition_features)
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
