@@ -137,3 +137,6 @@ def test_zoo_readme_is_rendered_from_the_cards():
     spec.loader.exec_module(render_cards)
     with open(os.path.join(root, "zoo", "README.md")) as f:
         assert f.read() == render_cards.render(), "zoo/README.md is stale: run python zoo/render_cards.py"
+    with open(os.path.join(root, "README.md")) as f:
+        readme = f.read()
+    assert readme == render_cards.with_readme_table(readme), "README's zoo table is stale: run python zoo/render_cards.py"

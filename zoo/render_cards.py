@@ -1,7 +1,8 @@
-"""Write zoo/README.md, the human-facing cards, from the cards shipped in pixelrnn_keras/zoo/cards.
+"""Write zoo/README.md, the human-facing cards, and the zoo table of the main README from the
+cards shipped in pixelrnn_keras/zoo/cards.
 
 Run from the repository root after a card changes: python zoo/render_cards.py
-(tests/test_zoo.py fails while zoo/README.md is out of date).
+(tests/test_zoo.py fails while either is out of date).
 """
 
 import os
@@ -10,6 +11,9 @@ import sys
 from pixelrnn_keras.zoo.cards import read_cards
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+MAIN_README = os.path.join(HERE, os.pardir, "README.md")
+# The main README's zoo table sits between these lines.
+TABLE_START, TABLE_END = "<!-- zoo table: python zoo/render_cards.py -->", "<!-- end of zoo table -->"
 
 
 def figure(metrics):
@@ -24,6 +28,46 @@ def paper_figure(paper):
     if "nats" in paper:
         return f"{paper['nats']:.2f} nats ({paper['split']})"
     return f"{paper['bits_per_dim']:.2f} bits/dim ({paper['split']})"
+
+
+def short_figure(metrics):
+    if metrics is None:
+        return "no weights yet"
+    if metrics["nats"] > 1000:  # colour images: bits/dim is the figure people compare
+        figure = f"{metrics['bits_per_dim']:.3f} bits/dim"
+    else:
+        figure = f"{metrics['nats']:.2f} nats"
+    return f"{figure} ({metrics['split']}, {metrics['num_images']} images)"
+
+
+def short_paper_figure(paper):
+    if not paper:
+        return "–"
+    return f"{paper['nats']} nats" if "nats" in paper else f"{paper['bits_per_dim']} bits/dim"
+
+
+def readme_table():
+    """The main README's zoo table, markers included."""
+    lines = [TABLE_START, "| name | data | params | NLL (measured, split) | paper |", "|---|---|---|---|---|"]
+    for card in read_cards().values():
+        lines.append(
+            f"| `{card.name}` | {card.data['name']} | {card.params:,} | {short_figure(card.metrics)} | "
+            f"{short_paper_figure(card.paper)} |"
+        )
+    return "\n".join(lines + [TABLE_END])
+
+
+def with_readme_table(text):
+    """`text` (the main README) with its zoo table replaced by `readme_table()`."""
+    start, end = text.index(TABLE_START), text.index(TABLE_END) + len(TABLE_END)
+    return text[:start] + readme_table() + text[end:]
+
+
+def write(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    print(f"wrote {os.path.normpath(path)}", file=sys.stderr)
 
 
 def render():
@@ -66,8 +110,6 @@ def render():
 
 
 if __name__ == "__main__":
-    path = os.path.join(HERE, "README.md")
-    with open(path + ".tmp", "w") as f:
-        f.write(render())
-    os.replace(path + ".tmp", path)
-    print(f"wrote {path}", file=sys.stderr)
+    write(os.path.join(HERE, "README.md"), render())
+    with open(MAIN_README) as f:
+        write(MAIN_README, with_readme_table(f.read()))
