@@ -174,6 +174,11 @@ class MultiScalePixelRNN(keras.Model):
         off_grid = tf.constant(~self.grid_mask()[None, :, :, None], tf.float32)
         return low, -tf.reduce_sum(nll * off_grid, axis=[1, 2, 3])
 
+    def log_prob_from_logits(self, images, logits):
+        """(batch,) log p(x) in nats from the logits of `call`: the sum of `log_prob_terms_from_logits`."""
+        low, high = self.log_prob_terms_from_logits(images, logits)
+        return low + high
+
     def log_prob_terms(self, images):
         """(log p(x_s), log p(x | x_s)), (batch,) each, in nats; their sum is `log_prob`."""
         images = check_images(images, self.image_shape, self.levels)
@@ -217,8 +222,7 @@ class MultiScalePixelRNN(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         images = x[0] if isinstance(x, (tuple, list)) else x
-        low, high = self.log_prob_terms_from_logits(images, y_pred)
-        return nll_loss(self, -(low + high), sample_weight)
+        return nll_loss(self, -self.log_prob_from_logits(images, y_pred), sample_weight)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))
