@@ -24,7 +24,7 @@ import tensorflow as tf
 from pixelrnn_keras import MultiScalePixelRNN, PixelRNN
 from pixelrnn_keras.cli import main as cli_main
 from pixelrnn_keras.export import VerificationError, to_onnx, to_saved_model
-from pixelrnn_keras.export import adapters
+from pixelrnn_keras.export import adapters, onnx_graphs
 from pixelrnn_keras.export.output import atomic_directory
 from pixelrnn_keras.export.saved_model import verify_saved_model
 from pixelrnn_keras.export.source import load_model
@@ -273,6 +273,17 @@ def test_onnx_graphs_check_and_match_keras_at_any_batch_size(models, onnx_export
         (sampled,) = sessions[arch]["sample"].run(["images"], feed)
         assert sampled.dtype == np.int32 and sampled.shape == (num, *model.image_shape)
         np.testing.assert_array_equal(sampled, expected[:num])
+
+
+def test_loops_that_share_a_function_convert():
+    """The Diagonal BiLSTM layers share one compiled scan: each loop is converted on its own copy."""
+    model = perturbed(PixelRNN("diagonal_bilstm", (8, 8, 1), levels=2, **{**TINY, "num_layers": 2}))
+    function, signature, output = onnx_graphs.onnx_functions(model)["log_prob"]
+    proto = onnx_graphs.convert_function(function, signature, output, onnx_graphs.DEFAULT_OPSET)
+    onnx.checker.check_model(proto, full_check=True)
+    images = images_for(model, 4)
+    (log_prob,) = onnxruntime.InferenceSession(proto.SerializeToString()).run(["log_prob"], {"images": images})
+    np.testing.assert_allclose(log_prob, model.log_prob(images), rtol=1e-4)
 
 
 BAD_ONNX_FEEDS = {  # case -> (graph, feed, message fragment)

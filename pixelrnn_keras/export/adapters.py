@@ -23,12 +23,9 @@ from pixelrnn_keras.models import MultiScalePixelRNN, PixelRNN
 from pixelrnn_keras.sampling import generate, gumbel_noise, two_stage
 from pixelrnn_keras.sampling.cached import cached_loop
 
-MODEL_CLASSES = (PixelRNN, MultiScalePixelRNN)
-
-
 def check_model(model):
     """`model`, or ValueError if the exports cannot handle it."""
-    if not isinstance(model, MODEL_CLASSES):
+    if not isinstance(model, (PixelRNN, MultiScalePixelRNN)):
         raise ValueError(f"model must be a pixelrnn_keras PixelRNN or MultiScalePixelRNN, got {type(model).__name__}")
     return model
 

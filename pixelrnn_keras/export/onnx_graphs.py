@@ -124,6 +124,7 @@ def convert_function(function, input_signature, output_name, opset):
     with _quiet_converters(), tf.device("/cpu:0"):
         with tf.Graph().as_default():  # grappler, which inlines the functions, runs in graph mode
             graph_def = tf_loader.tf_optimize(inputs, outputs, graph_def)
+        _unshare_functions(graph_def)
         with tf.Graph().as_default() as tf_graph:
             tf.import_graph_def(graph_def, name="")
             graph = process_tf_graph(
@@ -148,6 +149,41 @@ def _drop_xla_marks(graph_def):
         drop(function.attr)
         for node in function.node_def:
             drop(node.attr)
+
+
+def _unshare_functions(graph_def):
+    """Gives every node that calls a function (a loop's body and condition) its own copy of it.
+
+    tf2onnx rewrites a loop's body function in place as it converts the loop, so a second loop
+    on the same function fails ("list index out of range"): e.g. the scans of the Diagonal
+    BiLSTM layers, which share one compiled LSTMScan. Copies are made down the nested loops.
+    """
+    functions = {function.signature.name: function for function in graph_def.library.function}
+    visited = set()
+
+    def visit(nodes):
+        for node in nodes:
+            for attr in node.attr.values():
+                if not (attr.HasField("func") and attr.func.name in functions):
+                    continue
+                name = attr.func.name
+                if name in visited:
+                    copy = graph_def.library.function.add()
+                    copy.CopyFrom(functions[name])
+                    copy.signature.name = _unused_name(name, functions)
+                    name = attr.func.name = copy.signature.name
+                    functions[name] = copy
+                visited.add(name)
+                visit(functions[name].node_def)
+
+    visit(graph_def.node)
+
+
+def _unused_name(name, taken):
+    k = 1
+    while f"{name}_call{k}" in taken:
+        k += 1
+    return f"{name}_call{k}"
 
 
 @contextlib.contextmanager

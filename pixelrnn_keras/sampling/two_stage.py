@@ -5,6 +5,10 @@ Stage 2 runs the same loops (`cached` or `naive`) on the conditional network wit
 condition map fixed, the grid pixels clamped to the stage-1 image (they are known) and the
 other pixels drawn in raster order. Each stage's Gumbel noise comes from its own seed,
 derived from the one seed given, so that a seed fixes the images whichever loop runs.
+
+The stages take their loops as arguments (`two_stages`), so that the ONNX export runs them with
+the portable cached loop, and the seeds are derived in TensorFlow ops, so that an exported
+SavedModel derives them from a seed tensor (see `pixelrnn_keras.export.adapters`).
 """
 
 import weakref
@@ -18,22 +22,25 @@ from pixelrnn_keras.sampling.noise import gumbel_noise
 _COMPILED = weakref.WeakKeyDictionary()
 
 
-# numpy's SeedSequence constants (numpy/random/bit_generator.pyx), for `stage_seeds`.
+# numpy's SeedSequence (numpy/random/bit_generator.pyx) for an entropy of up to 4 32-bit words.
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
 _MIX_MULT_L, _MIX_MULT_R, _POOL_SIZE = 0xCA01F9DD, 0x4973F715, 4
+
+
+def _hash_constants(init, mult, count):
+    """init * mult**k mod 2**32 for k in [0, count]: SeedSequence's hash constant before each use."""
+    return [init * pow(mult, k, 2**32) % 2**32 for k in range(count + 1)]
 
 
 def stage_seeds(seed):
     """Two independent seeds in [0, 2**63), (low, high) int64 scalar tensors, derived from `seed`.
 
     The numbers of `np.random.SeedSequence(seed).generate_state(2, np.uint64) >> 1`, computed
-    with TensorFlow's uint32 arithmetic so that `seed` may also be an int64 scalar tensor in a
-    graph (an exported SavedModel draws the same images from a seed as the library).
+    with TensorFlow's (wrapping) uint32 arithmetic so that `seed` may also be an int64 scalar
+    tensor in a graph: an exported SavedModel draws the same images from a seed as the library.
     """
     seed = tf.convert_to_tensor(seed, tf.int64)
     shift = tf.bitwise.right_shift
-    words = [tf.cast(seed & 0xFFFFFFFF, tf.uint32), tf.cast(shift(seed, tf.constant(32, tf.int64)), tf.uint32)]
-    words += [tf.constant(0, tf.uint32)] * (_POOL_SIZE - len(words))
 
     def u32(value):
         return tf.constant(value, tf.uint32)
@@ -41,26 +48,27 @@ def stage_seeds(seed):
     def shifted_xor(value):
         return value ^ shift(value, u32(16))
 
-    hash_const = [u32(_INIT_A)]
+    # Each call of SeedSequence's hashmix XORs with one constant and multiplies by the next.
+    constants = _hash_constants(_INIT_A, _MULT_A, _POOL_SIZE**2)
+    calls = iter(zip(constants, constants[1:]))
 
     def hashmix(value):
-        value = value ^ hash_const[0]
-        hash_const[0] = hash_const[0] * u32(_MULT_A)
-        return shifted_xor(value * hash_const[0])
+        xor, mult = next(calls)
+        return shifted_xor((value ^ u32(xor)) * u32(mult))
 
     def mix(x, y):
         return shifted_xor(u32(_MIX_MULT_L) * x - u32(_MIX_MULT_R) * y)
 
-    pool = [hashmix(word) for word in words]
+    # The entropy: the seed's 32-bit words, little-endian, padded with zeros to the pool size.
+    words = [tf.cast(seed & 0xFFFFFFFF, tf.uint32), tf.cast(shift(seed, tf.constant(32, tf.int64)), tf.uint32)]
+    pool = [hashmix(word) for word in words + [u32(0)] * (_POOL_SIZE - len(words))]
     for source in range(_POOL_SIZE):
         for target in range(_POOL_SIZE):
             if source != target:
                 pool[target] = mix(pool[target], hashmix(pool[source]))
-    state, hash_const = [], u32(_INIT_B)
-    for k in range(4):  # two uint64 words: (low, high) 32-bit halves each
-        value = pool[k % _POOL_SIZE] ^ hash_const
-        hash_const = hash_const * u32(_MULT_B)
-        state.append(shifted_xor(value * hash_const))
+    # generate_state: four 32-bit words, the halves (low, high) of two 64-bit ones.
+    constants = _hash_constants(_INIT_B, _MULT_B, _POOL_SIZE)
+    state = [shifted_xor((word ^ u32(constants[k])) * u32(constants[k + 1])) for k, word in enumerate(pool)]
 
     def shifted_word(low_half, high_half):  # (high_half << 32 | low_half) >> 1, as int64
         high_half, low_half = tf.cast(high_half, tf.int64), tf.cast(low_half, tf.int64)
