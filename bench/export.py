@@ -16,7 +16,7 @@ The first call of each runtime (tracing, XLA compilation, session setup) is repo
 Before timing, the three runtimes are checked to agree (log_prob within 1e-4 relative, the
 same images from the same seed / noise).
 
-Run from the project root:  python bench/export.py [--quick] [--models mnist_diag,mnist_row]
+Run from the project root:  python bench/export.py [--quick] [--models mnist_diag,mnist_row,mnist_multiscale]
 """
 
 import argparse
@@ -32,8 +32,7 @@ import numpy as np  # noqa: E402
 import onnxruntime  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pixelrnn_keras.export import to_onnx, to_saved_model  # noqa: E402
-from pixelrnn_keras.sampling import gumbel_noise  # noqa: E402
+from pixelrnn_keras.export import adapters, to_onnx, to_saved_model  # noqa: E402
 from pixelrnn_keras.zoo import get_card, load  # noqa: E402
 
 START = time.perf_counter()
@@ -89,8 +88,8 @@ def runtimes(name, workdir, args):
     images = np.random.default_rng(0).integers(0, model.levels, (args.batch, *model.image_shape), dtype=np.int32)
     images_tensor = tf.constant(images)
     seed, temperature = 1, 1.0
-    noise = gumbel_noise(args.num, model.image_shape, model.levels, seed).numpy()
-    feed = {"noise": noise, "temperature": np.array(temperature, np.float32)}
+    feed = {name: noise.numpy() for name, noise in adapters.noise_from_seed(model, args.num, seed).items()}
+    feed["temperature"] = np.array(temperature, np.float32)
     sample_inputs = dict(
         num=tf.constant(args.num), seed=tf.constant(seed, tf.int64), temperature=tf.constant(temperature)
     )
@@ -135,8 +134,9 @@ def main():
             sp = round_robin(sample, args.rounds)
             rows.append((name, model, weights, lp, sp, first, agree))
 
+    arch_width = max(16, *(len(adapters.describe(row[1])["pixelrnn.arch"]) for row in rows))
     header = (
-        f"{'model':<16} {'arch':<16} {'image':<8} {'Keras img/s':>11} {'SavedModel':>10} {'onnxruntime':>11} "
+        f"{'model':<16} {'arch':<{arch_width}} {'image':<8} {'Keras img/s':>11} {'SavedModel':>10} {'onnxruntime':>11} "
         f"{'SM/Keras':>8} {'ORT/Keras':>9}  agree"
     )
     print("\nlog_prob throughput (images/s; ratios > 1: faster than Keras)")
@@ -144,8 +144,9 @@ def main():
     print("-" * len(header))
     for name, model, weights, lp, _, _, agree in rows:
         rate = {r: args.batch / s for r, s in lp.items()}
+        arch, image = adapters.describe(model)["pixelrnn.arch"], "x".join(map(str, model.image_shape))
         print(
-            f"{name:<16} {model.arch:<16} {'x'.join(map(str, model.image_shape)):<8} {rate['Keras']:>11.1f} "
+            f"{name:<16} {arch:<{arch_width}} {image:<8} {rate['Keras']:>11.1f} "
             f"{rate['SavedModel']:>10.1f} {rate['onnxruntime']:>11.1f} {rate['SavedModel'] / rate['Keras']:>8.2f} "
             f"{rate['onnxruntime'] / rate['Keras']:>9.2f}  {'yes' if agree else 'NO'}"
         )

@@ -1,4 +1,4 @@
-"""Convert a PixelRNN (a zoo name or a .keras file) to ONNX: log_prob.onnx and sample.onnx in a new directory.
+"""Convert a PixelRNN or MultiScalePixelRNN (zoo name or .keras file) to ONNX: log_prob.onnx and sample.onnx.
 
 Both graphs are checked with onnx.checker and compared in onnxruntime with the Keras model
 (log_prob within 1e-4 relative, identical samples for the same noise) before the directory

@@ -1,4 +1,4 @@
-"""Convert a PixelRNN (a zoo name or a .keras file) to a TensorFlow SavedModel directory.
+"""Convert a PixelRNN or MultiScalePixelRNN (a zoo name or a .keras file) to a TensorFlow SavedModel directory.
 
 Signatures: log_prob, sample (the XLA-compiled cached sampler; num, seed, temperature),
 sample_from_noise and complete. The SavedModel is reloaded and compared with the Keras model

@@ -2,7 +2,8 @@
 
 One tiny model per arch (1 layer, h=4, 8x8 images; RGB for the Diagonal BiLSTM, whose caches are fed
 most intricately per colour channel; grey elsewhere, as XLA compile time grows with the channels),
-each exported once per format for the whole module: conversion is the slow part.
+and one tiny multi-scale model (8x8 from 4x4, PixelCNN then a conditioned Row LSTM), each exported
+once per format for the whole module: conversion is the slow part.
 """
 
 import json
@@ -20,13 +21,14 @@ import onnxruntime
 import pytest
 import tensorflow as tf
 
-from pixelrnn_keras import PixelRNN
+from pixelrnn_keras import MultiScalePixelRNN, PixelRNN
 from pixelrnn_keras.cli import main as cli_main
 from pixelrnn_keras.export import VerificationError, to_onnx, to_saved_model
-from pixelrnn_keras.export import onnx_graphs
+from pixelrnn_keras.export import adapters, onnx_graphs
 from pixelrnn_keras.export.output import atomic_directory
 from pixelrnn_keras.export.saved_model import verify_saved_model
-from pixelrnn_keras.sampling import generate, gumbel_noise
+from pixelrnn_keras.export.source import load_model
+from pixelrnn_keras.sampling import generate, gumbel_noise, two_stage
 from pixelrnn_keras.sampling.cached import cached_loop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,13 +37,34 @@ ARCHS = list(CASES)
 InvalidArgument = onnxruntime.capi.onnxruntime_pybind11_state.InvalidArgument
 
 
-def tiny_model(arch):
-    shape, levels = CASES[arch]
-    model = PixelRNN(arch, shape, levels=levels, num_layers=1, hidden=4, head_units=8)
-    # Perturbed weights (biases too): no unit or gate at a degenerate value.
+TINY = dict(num_layers=1, hidden=4, head_units=8)
+
+
+def perturbed(model):
+    """`model` with perturbed weights (biases too): no unit or gate at a degenerate value."""
     rng = np.random.default_rng(1)
     model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
     return model
+
+
+def tiny_model(arch):
+    shape, levels = CASES[arch]
+    return perturbed(PixelRNN(arch, shape, levels=levels, **TINY))
+
+
+def tiny_multi_scale():
+    return perturbed(MultiScalePixelRNN(
+        (8, 8, 1), 4, levels=2, low=dict(arch="pixelcnn", **TINY), high=dict(arch="row_lstm", **TINY),
+        condition_features=4, condition_layers=1,
+    ))
+
+
+def noise_of(model, num, seed):
+    """{input name: noise} as documented for each model class: what `model.sample(num, seed)` draws with."""
+    if isinstance(model, MultiScalePixelRNN):
+        low, high = two_stage.stage_noise(model, num, seed)
+        return {"low_noise": low.numpy(), "high_noise": high.numpy()}
+    return {"noise": gumbel_noise(num, model.image_shape, model.levels, seed).numpy()}
 
 
 def images_for(model, num, seed=0):
@@ -70,6 +93,29 @@ def onnx_exports(models, tmp_path_factory):
     """{arch: report of to_onnx}, verified on export (checker, onnxruntime vs. Keras)."""
     root = tmp_path_factory.mktemp("onnx")
     return {arch: to_onnx(model, root / arch) for arch, model in models.items()}
+
+
+@pytest.fixture(scope="module")
+def multi_scale():
+    return tiny_multi_scale()
+
+
+@pytest.fixture(scope="module")
+def multi_scale_saved_model(multi_scale, tmp_path_factory):
+    """Report of `to_saved_model`, verified on export (also checked in the fresh process below)."""
+    return to_saved_model(multi_scale, tmp_path_factory.mktemp("saved_models") / "multi_scale")
+
+
+@pytest.fixture(scope="module")
+def multi_scale_signatures(multi_scale_saved_model):
+    return tf.saved_model.load(multi_scale_saved_model["path"]).signatures
+
+
+@pytest.fixture(scope="module")
+def multi_scale_onnx(multi_scale, tmp_path_factory):
+    report = to_onnx(multi_scale, tmp_path_factory.mktemp("onnx") / "multi_scale")
+    report["sessions"] = {name: onnxruntime.InferenceSession(path) for name, path in report["files"].items()}
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +149,8 @@ for arch, path in paths.items():
     seed, temperature = tf.constant(11, tf.int64), tf.constant(0.8)
     out[arch + "/log_prob"] = signatures["log_prob"](images=images)["log_prob"].numpy()
     out[arch + "/sample"] = signatures["sample"](num=tf.constant(4), seed=seed, temperature=temperature)["images"]
-    noise = tf.constant(inputs[arch + "/noise"])
-    out[arch + "/from_noise"] = signatures["sample_from_noise"](noise=noise, temperature=tf.constant(1.0))["images"]
+    noise = {key.split("/")[-1]: tf.constant(inputs[key]) for key in inputs.files if key.startswith(arch + "/noise/")}
+    out[arch + "/from_noise"] = signatures["sample_from_noise"](**noise, temperature=tf.constant(1.0))["images"]
     completed = signatures["complete"](images=images[:4], known=known, seed=seed, temperature=temperature)
     out[arch + "/complete"] = completed["images"]
 np.savez(sys.argv[3], **{k: np.asarray(v) for k, v in out.items()})
@@ -112,7 +158,11 @@ print("pixelrnn_keras imported:", any(m.split(".")[0] == "pixelrnn_keras" for m 
 """
 
 
-def test_saved_model_in_a_fresh_process_without_the_package_gives_the_keras_numbers(models, saved_models, tmp_path):
+def test_saved_model_in_a_fresh_process_without_the_package_gives_the_keras_numbers(
+    models, saved_models, multi_scale, multi_scale_saved_model, tmp_path
+):
+    models = {**models, "multi_scale": multi_scale}
+    saved_models = {**saved_models, "multi_scale": multi_scale_saved_model}
     inputs = {}
     for arch, model in models.items():
         inputs[arch + "/images"] = images_for(model, 8)
@@ -120,7 +170,8 @@ def test_saved_model_in_a_fresh_process_without_the_package_gives_the_keras_numb
         known[:, :4] = True
         inputs[arch + "/known"] = known
         # Batch sizes as in the other tests (8 to log_prob, 4 to the sampler): no new XLA compilations.
-        inputs[arch + "/noise"] = gumbel_noise(4, model.image_shape, model.levels, seed=5).numpy()
+        for name, noise in noise_of(model, 4, seed=5).items():
+            inputs[f"{arch}/noise/{name}"] = noise
     np.savez(tmp_path / "inputs.npz", **inputs)
     paths = json.dumps({arch: report["path"] for arch, report in saved_models.items()})
     result = subprocess.run(
@@ -134,8 +185,7 @@ def test_saved_model_in_a_fresh_process_without_the_package_gives_the_keras_numb
         images, known = inputs[arch + "/images"], inputs[arch + "/known"]
         np.testing.assert_allclose(out[arch + "/log_prob"], model.log_prob(images), rtol=1e-5)
         np.testing.assert_array_equal(out[arch + "/sample"], model.sample(4, seed=11, temperature=0.8))
-        from_noise = keras_samples(model, tf.constant(inputs[arch + "/noise"]))
-        np.testing.assert_array_equal(out[arch + "/from_noise"], from_noise)
+        np.testing.assert_array_equal(out[arch + "/from_noise"], model.sample(4, seed=5))
         completed = model.complete(images[:4], known, seed=11, temperature=0.8)
         np.testing.assert_array_equal(out[arch + "/complete"], completed)
         np.testing.assert_array_equal(out[arch + "/complete"][known], images[:4][known])
@@ -164,6 +214,8 @@ BAD_SAVED_MODEL_CALLS = {  # case -> (signature, inputs, error type, message fra
               "num must be >= 1"),
     "seed int32": ("sample", dict(num=tf.constant(2), seed=tf.constant(0), temperature=ONE),
                    tf.errors.InvalidArgumentError, "expected to be a int64 tensor but is a int32"),
+    "seed negative": ("sample", dict(num=tf.constant(2), seed=tf.constant(-1, tf.int64), temperature=ONE),
+                      tf.errors.InvalidArgumentError, "seed must be >= 0"),
     "temperature 0": ("sample", dict(num=tf.constant(2), seed=SEED, temperature=tf.constant(0.0)),
                       tf.errors.InvalidArgumentError, "temperature must be > 0"),
     "temperature a vector": ("sample", dict(num=tf.constant(2), seed=SEED, temperature=tf.constant([1.0])),
@@ -223,6 +275,17 @@ def test_onnx_graphs_check_and_match_keras_at_any_batch_size(models, onnx_export
         np.testing.assert_array_equal(sampled, expected[:num])
 
 
+def test_loops_that_share_a_function_convert():
+    """The Diagonal BiLSTM layers share one compiled scan: each loop is converted on its own copy."""
+    model = perturbed(PixelRNN("diagonal_bilstm", (8, 8, 1), levels=2, **{**TINY, "num_layers": 2}))
+    function, signature, output = onnx_graphs.onnx_functions(model)["log_prob"]
+    proto = onnx_graphs.convert_function(function, signature, output, onnx_graphs.DEFAULT_OPSET)
+    onnx.checker.check_model(proto, full_check=True)
+    images = images_for(model, 4)
+    (log_prob,) = onnxruntime.InferenceSession(proto.SerializeToString()).run(["log_prob"], {"images": images})
+    np.testing.assert_allclose(log_prob, model.log_prob(images), rtol=1e-4)
+
+
 BAD_ONNX_FEEDS = {  # case -> (graph, feed, message fragment)
     "images int64": ("log_prob", {"images": np.zeros((2, 8, 8, 1), np.int64)},
                      "Unexpected input data type. Actual: (tensor(int64)) , expected: (tensor(int32))"),
@@ -265,6 +328,103 @@ def test_portable_cached_loop_completes_like_the_cached_loop(models):
     np.testing.assert_array_equal(portable, expected)
 
 
+# Multi-scale: two noise inputs, one per stage; the rest as for a PixelRNN.
+
+
+def test_stage_seeds_are_numpys_seed_sequence_eagerly_and_in_a_graph():
+    """The library's stage seeds (so the images of a seed are as before), computable in a SavedModel."""
+    seeds = [0, 1, 7, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**63 - 1]
+    seeds += [int(s) for s in np.random.default_rng(0).integers(0, 2**63, 24)]
+    in_graph = tf.function(two_stage.stage_seeds, input_signature=[tf.TensorSpec([], tf.int64)])
+    for seed in seeds:
+        expected = tuple(int(s) for s in np.random.SeedSequence(seed).generate_state(2, np.uint64) >> np.uint64(1))
+        assert tuple(int(s) for s in two_stage.stage_seeds(seed)) == expected, seed
+        assert tuple(int(s) for s in in_graph(tf.constant(seed, tf.int64))) == expected, seed
+
+
+def test_multi_scale_saved_model_verifies_and_draws_from_the_noise_of_both_stages(
+    multi_scale, multi_scale_saved_model, multi_scale_signatures
+):
+    report, signatures = multi_scale_saved_model, multi_scale_signatures
+    assert report["signatures"] == ["complete", "log_prob", "sample", "sample_from_noise"]
+    assert report["log_prob_max_rel_diff"] <= 1e-4 and report["num_images"] == 8
+    assert report["samples_identical"] and report["completions_identical"]
+    inputs = signatures["sample_from_noise"].structured_input_signature[1]
+    assert {name: tuple(spec.shape) for name, spec in inputs.items()} == {
+        "low_noise": (None, 4, 4, 1, 2), "high_noise": (None, 8, 8, 1, 2), "temperature": ()}
+    noise = noise_of(multi_scale, 4, seed=9)
+    sampled = signatures["sample_from_noise"](**noise, temperature=tf.constant(0.8))["images"]
+    expected = np.asarray(multi_scale.sample(4, seed=9, temperature=0.8))
+    np.testing.assert_array_equal(sampled, expected)
+    assert len({image.tobytes() for image in expected}) > 1  # not a degenerate model
+    # Other noise of the high stage alone changes only pixels off the grid.
+    noise["high_noise"] = noise_of(multi_scale, 4, seed=10)["high_noise"]
+    other = signatures["sample_from_noise"](**noise, temperature=tf.constant(0.8))["images"].numpy()
+    np.testing.assert_array_equal(other[:, ::2, ::2], expected[:, ::2, ::2])
+    assert not np.array_equal(other, expected)
+
+
+MS_NOISE = dict(low_noise=tf.zeros((2, 4, 4, 1, 2)), high_noise=tf.zeros((2, 8, 8, 1, 2)), temperature=ONE)
+BAD_MULTI_SCALE_CALLS = {  # case -> (signature, inputs, message fragment); InvalidArgumentError each
+    "noises of other batches": ("sample_from_noise", {**MS_NOISE, "high_noise": tf.zeros((3, 8, 8, 1, 2))},
+                                "low_noise and high_noise must have the same batch size"),
+    "low noise of the full size": ("sample_from_noise", {**MS_NOISE, "low_noise": tf.zeros((2, 8, 8, 1, 2))},
+                                   "Shape of tensor low_noise [2,8,8,1,2] is not compatible with expected shape"),
+    "high noise float64": ("sample_from_noise", {**MS_NOISE, "high_noise": tf.zeros((2, 8, 8, 1, 2), tf.float64)},
+                           "expected to be a float tensor but is a double"),
+    "images out of range": ("log_prob", dict(images=tf.fill((2, 8, 8, 1), 2)), "images must hold integers in [0, 2)"),
+    "seed negative": ("sample", dict(num=tf.constant(2), seed=tf.constant(-3, tf.int64), temperature=ONE),
+                      "seed must be >= 0"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_MULTI_SCALE_CALLS)
+def test_multi_scale_saved_model_rejects_wrong_inputs_clearly(multi_scale_signatures, case):
+    signature, inputs, fragment = BAD_MULTI_SCALE_CALLS[case]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(fragment)):
+        multi_scale_signatures[signature](**inputs)
+
+
+def test_multi_scale_onnx_graphs_check_and_match_keras_at_any_batch_size(multi_scale, multi_scale_onnx):
+    model, report, sessions = multi_scale, multi_scale_onnx, multi_scale_onnx["sessions"]
+    assert report["log_prob_max_rel_diff"] <= 1e-4 and report["samples_identical"]
+    for path in report["files"].values():
+        onnx.checker.check_model(path, full_check=True)
+        metadata = dict((p.key, p.value) for p in onnx.load(path).metadata_props)
+        assert metadata["pixelrnn.model"] == "MultiScalePixelRNN" and metadata["pixelrnn.low_size"] == "4"
+    assert [i.name for i in sessions["sample"].get_inputs()] == ["low_noise", "high_noise", "temperature"]
+    images = images_for(model, 8, seed=3)
+    expected = np.asarray(model.log_prob(images))
+    for num in (1, 5, 8):
+        (log_prob,) = sessions["log_prob"].run(["log_prob"], {"images": images[:num]})
+        np.testing.assert_allclose(log_prob, expected[:num], rtol=1e-4)
+    images[1, 1, 1, 0], images[2, 2, 2, 0] = 2, -1  # off the grid, on it
+    (log_prob,) = sessions["log_prob"].run(["log_prob"], {"images": images[:3]})
+    assert np.isfinite(log_prob[0]) and np.all(log_prob[1:] == -np.inf)
+    # Each image depends on its own noise only: the first images of Keras' batch of 4.
+    noise = noise_of(model, 4, seed=3)
+    expected = np.asarray(model.sample(4, seed=3, temperature=0.7))
+    for num in (1, 3, 4):
+        feed = {name: value[:num] for name, value in noise.items()}
+        (sampled,) = sessions["sample"].run(["images"], {**feed, "temperature": np.array(0.7, np.float32)})
+        assert sampled.dtype == np.int32 and sampled.shape == (num, 8, 8, 1)
+        np.testing.assert_array_equal(sampled, expected[:num])
+    # ONNX has no assertions: a reshape named after the rule fails instead.
+    feed = {"low_noise": noise["low_noise"][:2], "high_noise": noise["high_noise"][:3],
+            "temperature": np.array(1, np.float32)}
+    with pytest.raises(onnxruntime.capi.onnxruntime_pybind11_state.Fail,
+                       match="low_noise_batch_must_equal_high_noise_batch"):
+        sessions["sample"].run(None, feed)
+
+
+def test_a_multi_scale_keras_file_loads_for_export(multi_scale, tmp_path):
+    multi_scale.save(tmp_path / "multi_scale.keras")
+    loaded = load_model(str(tmp_path / "multi_scale.keras"))
+    assert isinstance(loaded, MultiScalePixelRNN) and loaded.low_size == 4
+    images = images_for(multi_scale, 8)
+    np.testing.assert_allclose(loaded.log_prob(images), multi_scale.log_prob(images), rtol=1e-6)
+
+
 # Arguments, atomic writes, command line
 
 
@@ -302,12 +462,12 @@ def test_atomic_directory_replaces_only_on_success(tmp_path):
 
 def test_an_export_that_fails_verification_leaves_nothing(models, tmp_path, monkeypatch):
     """A real conversion whose comparison is made to fail: the error says so and nothing is kept."""
+    noise_from_seed = adapters.noise_from_seed
 
-    def other_images(*args, **kwargs):
-        images, logits = generate(*args, **kwargs)
-        return 1 - images, logits
+    def other_noise(model, num, seed):  # onnxruntime gets other noise than the library drew with
+        return {name: -noise for name, noise in noise_from_seed(model, num, seed).items()}
 
-    monkeypatch.setattr(onnx_graphs, "generate", other_images)
+    monkeypatch.setattr(adapters, "noise_from_seed", other_noise)
     with pytest.raises(VerificationError, match="'samples_identical': False"):
         to_onnx(models["row_lstm"], tmp_path / "out")
     assert os.listdir(tmp_path) == []
@@ -337,6 +497,8 @@ def test_cli_and_scripts_refuse_bad_input_in_one_line(keras_file, tmp_path, caps
     cases = [
         (lambda out: cli_main(["export", "no_such_model", "--format", "onnx", "--out", out]),
          "model must be a zoo name"),
+        (lambda out: cli_main(["export", "mnist_multiscale", "--format", "onnx", "--out", out]),
+         "'mnist_multiscale' has no pretrained weights yet"),
         (lambda out: cli_main(["export", str(tmp_path / "missing.keras"), "--format", "saved_model", "--out", out]),
          "or an existing .keras file"),
         (lambda out: cli_main(["export", str(keras_file), "--format", "onnx", "--opset", "9", "--out", out]),
@@ -375,6 +537,25 @@ def test_scripts_export_the_zoo_model(script, check, tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert check in result.stdout and "wrote" in result.stdout
+
+
+@pytest.mark.slow
+def test_scripts_and_cli_export_a_multi_scale_keras_file(multi_scale, tmp_path):
+    """What a user runs for a trained multi-scale model (mnist_multiscale has no bundled weights)."""
+    multi_scale.save(tmp_path / "ms.keras")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    commands = {
+        "onnx": [sys.executable, str(ROOT / "export" / "to_onnx.py"), "--model", str(tmp_path / "ms.keras"),
+                 "--out", str(tmp_path / "onnx")],
+        "saved_model": [sys.executable, "-m", "pixelrnn_keras.cli", "export", str(tmp_path / "ms.keras"),
+                        "--format", "saved_model", "--out", str(tmp_path / "saved_model")],
+    }
+    for format, command in commands.items():
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "samples identical for the same" in result.stdout and ": yes" in result.stdout, result.stdout
+    assert sorted(os.listdir(tmp_path / "onnx")) == ["log_prob.onnx", "sample.onnx"]
+    assert (tmp_path / "saved_model" / "saved_model.pb").is_file()
 
 
 @pytest.mark.slow

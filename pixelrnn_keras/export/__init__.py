@@ -1,4 +1,4 @@
-"""Self-contained graphs of a trained PixelRNN, for servers without this package.
+"""Self-contained graphs of a trained PixelRNN or MultiScalePixelRNN, for servers without this package.
 
 - `to_saved_model(model, path)`: a TensorFlow SavedModel with the signatures `log_prob`,
   `sample` (the XLA-compiled cached sampler, noise drawn from a seed), `sample_from_noise`

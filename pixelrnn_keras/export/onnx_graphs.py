@@ -1,18 +1,20 @@
 """Export to ONNX: a log_prob graph and a sampling graph that takes the noise as an input.
 
-Two files in one directory, each with a dynamic batch:
+For a `PixelRNN` or a `MultiScalePixelRNN`; two files in one directory, each with a dynamic batch:
 
     log_prob.onnx: images int32 (N, H, W, C) -> log_prob float32 (N,), nats per image; -inf
         for an image with a value outside [0, levels) (ONNX has no assertion to raise instead).
-    sample.onnx: noise (N, H, W, C, L) of the model's compute dtype, temperature float32 ()
-        -> images int32 (N, H, W, C). The noise is standard Gumbel noise, e.g.
-        `pixelrnn_keras.sampling.gumbel_noise(N, (H, W, C), L, seed)` or
-        `-log(-log(u))` for u uniform in (0, 1); the same noise gives the same images as
+    sample.onnx: NOISE of the model's compute dtype, temperature float32 () -> images int32
+        (N, H, W, C). NOISE is standard Gumbel noise, `-log(-log(u))` for u uniform in (0, 1):
+        for a PixelRNN one input `noise (N, H, W, C, L)`, e.g.
+        `pixelrnn_keras.sampling.gumbel_noise(N, (H, W, C), L, seed)`; for a MultiScalePixelRNN
+        two, `low_noise (N, s, s, C, L)` and `high_noise (N, n, n, C, L)` of the same N, one per
+        stage (see `pixelrnn_keras.export.adapters`). The same noise gives the same images as
         the Keras model. temperature must be > 0 (not checked in the graph).
 
-The sampling graph is the cached sampler (`cached_loop`) in its `portable` form: the same
-loop and per-layer caches, with the images kept in one tensor, because tf2onnx cannot convert
-the TensorArrays that the XLA form carries through its nested loops. XLA plays no part in
+The sampling graph is the cached sampler (`cached_loop`; one per stage for a multi-scale model)
+in its `portable` form: the same loop and per-layer caches, with the images kept in one tensor,
+because tf2onnx cannot convert the TensorArrays that the XLA form carries through its nested loops. XLA plays no part in
 ONNX: the graphs are traced without it (the recurrences' XLA marks are removed so that their
 functions can be inlined and converted).
 
@@ -33,11 +35,9 @@ from tf2onnx import optimizer, tf_loader
 from tf2onnx.optimizer.identity_optimizer import IdentityOptimizer
 from tf2onnx.tfonnx import process_tf_graph
 
+from pixelrnn_keras.export import adapters
 from pixelrnn_keras.export.output import atomic_directory
-from pixelrnn_keras.export.source import check_model
 from pixelrnn_keras.export.verification import LOG_PROB_RTOL, VerificationError, comparison_inputs, relative_difference
-from pixelrnn_keras.sampling import generate, gumbel_noise
-from pixelrnn_keras.sampling.cached import cached_loop
 
 DEFAULT_OPSET = 17
 OPSETS = range(13, 19)  # those tested with tf2onnx 1.17 and onnxruntime
@@ -48,30 +48,23 @@ def onnx_functions(model):
     """{graph name: (function, input signature, output name)} of the two graphs."""
     height, width, channels = model.image_shape
     levels = model.levels
+    noise_specs = adapters.noise_specs(model)
 
     def log_prob(images):
-        logits = tf.cast(model(images), tf.float32)
-        # The log-softmax at each label, picked by comparison: tf2onnx's rank-4 one-hot fails.
-        picked = tf.cast(tf.equal(images[..., None], tf.range(levels)), tf.float32)
-        log_prob = tf.reduce_sum(tf.nn.log_softmax(logits) * picked, axis=[1, 2, 3, 4])
         # An image with a value outside [0, levels) has probability 0. (tf2onnx turns a tf.where
         # into arithmetic, so a NaN or an inf cannot be selected in.)
         in_range = tf.reduce_all((images >= 0) & (images < levels), axis=[1, 2, 3])
-        return log_prob + tf.math.log(tf.cast(in_range, tf.float32))
+        return adapters.log_prob_by_comparison(model, images) + tf.math.log(tf.cast(in_range, tf.float32))
 
-    def sample(noise, temperature):
-        shape = tf.shape(noise)[:4]
-        temperature = tf.cast(temperature, noise.dtype)
-        images, _ = cached_loop(model, noise, temperature, tf.zeros(shape, tf.int32), tf.zeros(shape, tf.bool),
-                                portable=True)
-        return images
+    def sample(*noise_and_temperature):
+        *noise, temperature = noise_and_temperature
+        return adapters.draw_from_noise(model, dict(zip(noise_specs, noise)), temperature, portable=True)
 
     images_spec = tf.TensorSpec([None, height, width, channels], tf.int32, name="images")
-    noise_spec = tf.TensorSpec([None, height, width, channels, levels], model.compute_dtype, name="noise")
     temperature_spec = tf.TensorSpec([], tf.float32, name="temperature")
     return {
         "log_prob": (log_prob, [images_spec], "log_prob"),
-        "sample": (sample, [noise_spec, temperature_spec], "images"),
+        "sample": (sample, [*noise_specs.values(), temperature_spec], "images"),
     }
 
 
@@ -79,7 +72,7 @@ def to_onnx(model, path, opset=DEFAULT_OPSET, overwrite=False, verify=True):
     """Writes `model` as `log_prob.onnx` and `sample.onnx` in a new directory `path`.
 
     Args:
-        model: a PixelRNN.
+        model: a PixelRNN or a MultiScalePixelRNN.
         path: the directory to create (its parent must exist).
         opset: ONNX opset, one of `OPSETS`.
         overwrite: replace an existing directory at `path`.
@@ -95,7 +88,7 @@ def to_onnx(model, path, opset=DEFAULT_OPSET, overwrite=False, verify=True):
         ValueError: bad arguments (nothing is written).
         VerificationError: a graph fails the checker, onnxruntime or the comparison (nothing is written).
     """
-    check_model(model)
+    adapters.check_model(model)
     if isinstance(opset, bool) or not isinstance(opset, int) or opset not in OPSETS:
         raise ValueError(f"opset must be an int in [{OPSETS.start}, {OPSETS.stop - 1}], got {opset!r}")
     path = os.path.abspath(os.fspath(path))
@@ -131,6 +124,7 @@ def convert_function(function, input_signature, output_name, opset):
     with _quiet_converters(), tf.device("/cpu:0"):
         with tf.Graph().as_default():  # grappler, which inlines the functions, runs in graph mode
             graph_def = tf_loader.tf_optimize(inputs, outputs, graph_def)
+        _unshare_functions(graph_def)
         with tf.Graph().as_default() as tf_graph:
             tf.import_graph_def(graph_def, name="")
             graph = process_tf_graph(
@@ -157,6 +151,41 @@ def _drop_xla_marks(graph_def):
             drop(node.attr)
 
 
+def _unshare_functions(graph_def):
+    """Gives every node that calls a function (a loop's body and condition) its own copy of it.
+
+    tf2onnx rewrites a loop's body function in place as it converts the loop, so a second loop
+    on the same function fails ("list index out of range"): e.g. the scans of the Diagonal
+    BiLSTM layers, which share one compiled LSTMScan. Copies are made down the nested loops.
+    """
+    functions = {function.signature.name: function for function in graph_def.library.function}
+    visited = set()
+
+    def visit(nodes):
+        for node in nodes:
+            for attr in node.attr.values():
+                if not (attr.HasField("func") and attr.func.name in functions):
+                    continue
+                name = attr.func.name
+                if name in visited:
+                    copy = graph_def.library.function.add()
+                    copy.CopyFrom(functions[name])
+                    copy.signature.name = _unused_name(name, functions)
+                    name = attr.func.name = copy.signature.name
+                    functions[name] = copy
+                visited.add(name)
+                visit(functions[name].node_def)
+
+    visit(graph_def.node)
+
+
+def _unused_name(name, taken):
+    k = 1
+    while f"{name}_call{k}" in taken:
+        k += 1
+    return f"{name}_call{k}"
+
+
 @contextlib.contextmanager
 def _quiet_converters():
     """tf2onnx logs every step and TensorFlow warns about the v1 APIs it uses; errors still show."""
@@ -173,15 +202,18 @@ def _quiet_converters():
 
 def _metadata(model, name):
     height, width, channels = model.image_shape
+    noise = "; ".join(
+        f"{spec.name} {spec.dtype.name} (N, {', '.join(str(d) for d in spec.shape[1:])}) standard Gumbel"
+        for spec in adapters.noise_specs(model).values()
+    )
     inputs = {
         "log_prob": f"images int32 (N, {height}, {width}, {channels}) in [0, {model.levels})",
-        "sample": f"noise {model.compute_dtype} (N, {height}, {width}, {channels}, {model.levels}) standard Gumbel; "
-        "temperature float32 () > 0",
+        "sample": f"{noise}; temperature float32 () > 0",
     }
     return {
         "pixelrnn.graph": name,
         "pixelrnn.inputs": inputs[name],
-        "pixelrnn.arch": model.arch,
+        **adapters.describe(model),
         "pixelrnn.image_shape": f"{height},{width},{channels}",
         "pixelrnn.levels": str(model.levels),
     }
@@ -193,8 +225,9 @@ def verify_onnx(model, path, num=4, seed=0, temperature=0.9):
     Raises VerificationError on a checker or runtime error, or a mismatch.
     """
     images, _ = comparison_inputs(model, num, seed)
-    noise = gumbel_noise(num, model.image_shape, model.levels, seed, model.compute_dtype)
-    feed = {"noise": noise.numpy(), "temperature": np.array(temperature, np.float32)}
+    noise = adapters.noise_from_seed(model, num, seed)
+    feed = {name: tensor.numpy() for name, tensor in noise.items()}
+    feed["temperature"] = np.array(temperature, np.float32)
     try:
         sessions = {}
         for name, file in FILES.items():
@@ -205,8 +238,8 @@ def verify_onnx(model, path, num=4, seed=0, temperature=0.9):
     except Exception as err:  # onnx's ValidationError and onnxruntime's own types (not RuntimeErrors)
         raise VerificationError(f"the ONNX graphs do not check or run in onnxruntime: {err}") from err
     difference = relative_difference(got, model.log_prob(images))
-    zeros = tf.zeros(noise.shape[:4], tf.int32)
-    expected, _ = generate(model, noise, temperature, zeros, tf.cast(zeros, tf.bool), method="cached")
+    # The noise of `seed` gives the images the library draws from that seed.
+    expected = model.sample(num, seed=seed, temperature=temperature)
     figures = {
         "log_prob_max_rel_diff": difference,
         "samples_identical": bool(np.array_equal(sampled, expected)),

@@ -4,20 +4,27 @@ import os
 
 import keras
 
-from pixelrnn_keras.models import PixelRNN
+from pixelrnn_keras.export.adapters import check_model
 
 
 def load_model(name_or_file):
-    """A `PixelRNN` from a zoo name (bundled weights) or a `.keras` file saved with `model.save`.
+    """A `PixelRNN` or `MultiScalePixelRNN` from a zoo name (bundled weights) or a `.keras` file
+    saved with `model.save`.
 
     Raises:
         ValueError: neither a zoo name nor an existing `.keras` file, a zoo entry without
-            weights, or a file that Keras cannot load or that holds no PixelRNN.
+            weights, or a file that Keras cannot load or that holds no model of this package.
     """
-    from pixelrnn_keras.zoo import list_models, load
+    from pixelrnn_keras.zoo import get_card, list_models, load
 
     text = os.fspath(name_or_file)
     if text in list_models():
+        if get_card(text).weights is None:
+            raise ValueError(
+                f"model: {text!r} has no pretrained weights yet, so there is nothing to export; save trained "
+                f"weights as a .keras file and export that, e.g. pixelrnn_keras.zoo.load({text!r}, "
+                f"weights='runs/{text}/final.weights.h5').save('{text}.keras')"
+            )
         return load(text)
     if not (text.endswith(".keras") and os.path.isfile(text)):
         raise ValueError(f"model must be a zoo name (one of {list_models()}) or an existing .keras file; got {text!r}")
@@ -26,9 +33,3 @@ def load_model(name_or_file):
     except Exception as err:  # Keras raises many types for broken or foreign files
         raise ValueError(f"model: could not load {text!r}: {err}") from err
     return check_model(model)
-
-
-def check_model(model):
-    if not isinstance(model, PixelRNN):
-        raise ValueError(f"model must be a pixelrnn_keras PixelRNN, got {type(model).__name__}")
-    return model

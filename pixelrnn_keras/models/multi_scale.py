@@ -166,6 +166,11 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
         off_grid = tf.constant(~self.grid_mask()[None, :, :, None], tf.float32)
         return low, -tf.reduce_sum(nll * off_grid, axis=[1, 2, 3])
 
+    def log_prob_from_logits(self, images, logits):
+        """(batch,) log p(x) in nats from the logits of `call`: the sum of `log_prob_terms_from_logits`."""
+        low, high = self.log_prob_terms_from_logits(images, logits)
+        return low + high
+
     def log_prob_terms(self, images):
         """(log p(x_s), log p(x | x_s)), (batch,) each, in nats; their sum is `log_prob`."""
         images = check_images(images, self.image_shape, self.levels)
@@ -202,10 +207,6 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
         completed, _ = two_stage.draw(self, images, known, seed, temperature, method)
         return completed
 
-    def nll_from_logits(self, images, logits):
-        """(batch,) -log p(x) in nats, the training loss (see `ImageLikelihoodModel`)."""
-        low, high = self.log_prob_terms_from_logits(images, logits)
-        return -(low + high)
 
     def get_config(self):
         config = super().get_config()

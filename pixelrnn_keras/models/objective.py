@@ -10,9 +10,9 @@ import tensorflow as tf
 class ImageLikelihoodModel(keras.Model):
     """A Keras model of integer images with an exact likelihood, trained on the images alone.
 
-    Subclasses set `image_shape` (H, W, C) and implement `nll_from_logits(images, logits)`,
-    the per-image negative log-likelihood (batch,) in nats from the output of `call`;
-    `model.fit(images)` then minimises it, and the progress bar also shows bits/dim.
+    Subclasses set `image_shape` (H, W, C) and implement `log_prob_from_logits(images, logits)`,
+    the log-likelihood of each image (batch,) in nats from the output of `call`;
+    `model.fit(images)` then minimises its negative, and the progress bar also shows bits/dim.
     """
 
     def __init__(self, **kwargs):
@@ -27,14 +27,14 @@ class ImageLikelihoodModel(keras.Model):
     def nats_to_bits_per_dim(self, nats):
         return nats / (self.num_dims * math.log(2.0))
 
-    def nll_from_logits(self, images, logits):
+    def log_prob_from_logits(self, images, logits):
         raise NotImplementedError
 
     # Training: the images are their own target.
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         images = x[0] if isinstance(x, (tuple, list)) else x
-        return nll_loss(self, self.nll_from_logits(images, y_pred), sample_weight)
+        return nll_loss(self, -self.log_prob_from_logits(images, y_pred), sample_weight)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))

@@ -266,9 +266,6 @@ class PixelRNN(ImageLikelihoodModel):
         block_caches = tuple(block.end_row(c, i, context) for block, c in zip(self.blocks, block_caches))
         return conv_cache, block_caches, *rest
 
-    def nll_from_logits(self, images, logits):
-        """(batch,) negative log-likelihood in nats, the training loss (see `ImageLikelihoodModel`)."""
-        return -self.log_prob_from_logits(images, logits)
 
     def get_config(self):
         config = super().get_config()

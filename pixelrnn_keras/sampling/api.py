@@ -84,7 +84,7 @@ def generate(model, gumbel, temperature, values, known, method="cached", jit_com
     The logits are those each sub-pixel was drawn from (for checks: they equal the logits of a
     forward pass of the returned images).
     """
-    _check_method(method)
+    check_method(method)
     temperature = tf.cast(temperature, gumbel.dtype)
     return _compiled(model, method, bool(jit_compile))(gumbel, temperature, values, known)
 
@@ -102,14 +102,14 @@ def _compiled(model, method, jit_compile):
     return functions[method, jit_compile]
 
 
-def _check_method(method):
+def check_method(method):
     if method not in LOOPS:
         raise ValueError(f"method must be one of {sorted(LOOPS)}, got {method!r}")
 
 
 def check_draw_args(seed, temperature, method):
     """The int seed to draw with (a fresh one for None), after checking all three arguments."""
-    _check_method(method)
+    check_method(method)
     if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (
         math.isfinite(temperature) and temperature > 0
     ):
