@@ -291,7 +291,7 @@ def test_cli_bad_input_is_one_line_and_exit_status_2(binary_model, stream, tmp_p
         (["compress", model_file, str(tmp_path / "missing.png"), "--out", "x"], "no such file"),
         (["compress", model_file, grey, "--out", "x"], "intensities must be those of 2 levels"),
         (["compress", "no_such_model", grey, "--out", "x"], "zoo name"),
-        (["compress", "mnist_multiscale", grey, "--out", "x"], "has no pretrained weights yet: pass --weights"),
+        (["compress", "mnist_row", grey, "--out", "x"], "has no pretrained weights yet: pass --weights"),
         (["decompress", str(damaged), "--model", model_file, "--out", str(tmp_path)], "truncated"),
         (["decompress", str(tmp_path / "missing.pxrc"), "--out", str(tmp_path)], "no such file"),
     ]
@@ -368,9 +368,10 @@ def test_the_high_steps_read_each_batch_s_condition_when_they_start(multi_scale_
         assert np.abs(stepped_frequencies(stepper, batch) - full).max() > 2**16
 
 
+# Slow only for the default run's time (~25 s each, mostly compiling); the default run codes a
+# multi-scale model's binary images (above) and every single-scale arch's colour images.
 MULTI_SCALE_CASES = [
-    pytest.param("pixelcnn", "row_lstm", (8, 8, 3), 256),
-    # The other archs at each scale: slow only for the default run's time (~25 s each, mostly compiling).
+    pytest.param("pixelcnn", "row_lstm", (8, 8, 3), 256, marks=pytest.mark.slow),
     pytest.param("diagonal_bilstm", "pixelcnn", (8, 8, 3), 256, marks=pytest.mark.slow),
     pytest.param("row_lstm", "diagonal_bilstm", (8, 8, 1), 2, marks=pytest.mark.slow),
     pytest.param("pixelcnn", "diagonal_bilstm", (8, 8, 3), 256, marks=pytest.mark.slow),
@@ -428,7 +429,7 @@ def test_cli_compresses_with_a_multi_scale_model_file_as_the_library_does(
 
 @pytest.mark.slow
 def test_cli_codes_mnist_with_the_multi_scale_zoo_model_and_a_weights_file(tmp_path):
-    """The zoo's multi-scale entry by name (it has no bundled weights: fresh ones from a file).
+    """The zoo's multi-scale entry by name, with weights from a file (--weights).
     ~2 minutes of CPU: compiling the 7-layer upper network's steps twice (each command loads it)."""
     from pixelrnn_keras.zoo import load
 

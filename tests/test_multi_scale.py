@@ -216,17 +216,15 @@ def test_fit_on_full_images_learns_binarized_mnist():
     assert nats < 0.8 * baseline, f"{nats:.1f} nats vs independent-pixel baseline {baseline:.1f}"
 
 
-def test_zoo_card_builds_a_multi_scale_model_without_weights():
+def test_zoo_card_builds_a_multi_scale_model():
     from pixelrnn_keras import zoo
 
     card = zoo.get_card("mnist_multiscale")
     assert card.model == "MultiScalePixelRNN" and card.training["command"].startswith("pixelrnn train mnist_multiscale")
-    assert card.weights is None and card.metrics is None and "No pretrained weights" in card.notes
-    with pytest.raises(ValueError, match="no pretrained weights"):
-        zoo.load("mnist_multiscale")
-    model = zoo.load("mnist_multiscale", weights=None)
-    assert isinstance(model, MultiScalePixelRNN) and model.count_params() == card.params
-    assert model.low.image_shape == (14, 14, 1) and model.factor == 2
+    for weights in ("pretrained", None):
+        model = zoo.load("mnist_multiscale", weights=weights)
+        assert isinstance(model, MultiScalePixelRNN) and model.count_params() == card.params
+        assert model.low.image_shape == (14, 14, 1) and model.factor == 2
 
 
 @pytest.mark.slow  # ~9 s; as above
