@@ -27,9 +27,6 @@ class ImageLikelihoodModel(keras.Model):
     def nats_to_bits_per_dim(self, nats):
         return nats / (self.num_dims * math.log(2.0))
 
-    def log_prob_from_logits(self, images, logits):
-        raise NotImplementedError
-
     # Training: the images are their own target.
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
