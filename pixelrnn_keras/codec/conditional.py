@@ -10,6 +10,8 @@ import weakref
 
 import tensorflow as tf
 
+from pixelrnn_keras.codec.steps import kept_per_model
+
 # model -> {batch: UpperSteps}, dropped with the model (an UpperSteps holds its model weakly).
 _UPPER = weakref.WeakKeyDictionary()
 
@@ -33,10 +35,7 @@ class UpperSteps:
     @classmethod
     def for_model(cls, model, batch):
         """The model's UpperSteps for `batch`, kept while the model lives (so is its `Stepper`)."""
-        per_batch = _UPPER.setdefault(model, {})
-        if batch not in per_batch:
-            per_batch[batch] = cls(model, batch)
-        return per_batch[batch]
+        return kept_per_model(_UPPER, model, batch, cls)
 
     @property
     def image_shape(self):

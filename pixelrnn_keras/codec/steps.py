@@ -43,6 +43,15 @@ def frequencies_from_logits(logits, precision=PRECISION):
 _STEPPERS = weakref.WeakKeyDictionary()
 
 
+def kept_per_model(cache, model, batch, build):
+    """`build(model, batch)`, made once per (model, batch) and kept in `cache`, a
+    `weakref.WeakKeyDictionary` of model -> {batch: object}, while the model lives."""
+    per_batch = cache.setdefault(model, {})
+    if batch not in per_batch:
+        per_batch[batch] = build(model, batch)
+    return per_batch[batch]
+
+
 class Stepper:
     """The coding distributions of a model's sub-pixels, one per call, for a fixed batch size.
 
@@ -77,10 +86,7 @@ class Stepper:
     @classmethod
     def for_model(cls, model, batch):
         """The model's stepper for `batch`, compiled once and kept while the model lives."""
-        steppers = _STEPPERS.setdefault(model, {})
-        if batch not in steppers:
-            steppers[batch] = cls(model, batch)
-        return steppers[batch]
+        return kept_per_model(_STEPPERS, model, batch, cls)
 
     @property
     def model(self):
