@@ -8,6 +8,10 @@ import dataclasses
 import json
 import os
 
+import numpy as np
+
+from pixelrnn_keras.data.splits import split_holdout
+
 CARDS_DIR = os.path.join(os.path.dirname(__file__), "cards")
 WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
 
@@ -51,6 +55,14 @@ class ModelCard:
     @property
     def weights_path(self):
         return None if self.weights is None else os.path.join(WEIGHTS_DIR, self.weights["file"])
+
+    def held_out(self, count):
+        """Indices (sorted) of the images that the card's recipe holds out of the `count` images of
+        its training split for evaluation (its "holdout" split); empty if it holds none out."""
+        holdout = self.data.get("holdout")
+        if not holdout:
+            return np.zeros([0], np.int64)
+        return split_holdout(np.arange(count), holdout["fraction"], holdout["seed"])[1]
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
