@@ -291,7 +291,7 @@ def test_cli_bad_input_is_one_line_and_exit_status_2(binary_model, stream, tmp_p
         (["compress", model_file, str(tmp_path / "missing.png"), "--out", "x"], "no such file"),
         (["compress", model_file, grey, "--out", "x"], "intensities must be those of 2 levels"),
         (["compress", "no_such_model", grey, "--out", "x"], "zoo name"),
-        (["compress", "mnist_row", grey, "--out", "x"], "has no pretrained weights yet: pass --weights"),
+        (["compress", "cifar10_row_paper", grey, "--out", "x"], "has no pretrained weights yet: pass --weights"),
         (["decompress", str(damaged), "--model", model_file, "--out", str(tmp_path)], "truncated"),
         (["decompress", str(tmp_path / "missing.pxrc"), "--out", str(tmp_path)], "no such file"),
     ]

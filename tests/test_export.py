@@ -519,8 +519,8 @@ def test_cli_and_scripts_refuse_bad_input_in_one_line(keras_file, tmp_path, caps
     cases = [
         (lambda out: cli_main(["export", "no_such_model", "--format", "onnx", "--out", out]),
          "model must be a zoo name"),
-        (lambda out: cli_main(["export", "mnist_row", "--format", "onnx", "--out", out]),
-         "'mnist_row' has no pretrained weights yet"),
+        (lambda out: cli_main(["export", "cifar10_row_paper", "--format", "onnx", "--out", out]),
+         "'cifar10_row_paper' has no pretrained weights yet"),
         (lambda out: cli_main(["export", str(tmp_path / "missing.keras"), "--format", "saved_model", "--out", out]),
          "or an existing .keras file"),
         (lambda out: cli_main(["export", str(keras_file), "--format", "onnx", "--opset", "9", "--out", out]),
