@@ -4,6 +4,7 @@ import dataclasses
 import os
 import pathlib
 
+import h5py
 import numpy as np
 import pytest
 
@@ -45,6 +46,13 @@ def test_paper_sized_entries_say_they_have_no_weights(name):
     assert card.weights is None and "No pretrained weights" in card.notes
     with pytest.raises(ValueError, match="no pretrained weights"):
         zoo.load(name)
+
+
+@pytest.mark.parametrize("name", [n for n in zoo.list_models() if zoo.get_card(n).weights])
+def test_bundled_weights_hold_the_model_only(name):
+    """No optimizer state in the package (zoo/publish.py strips it): it would triple its size."""
+    with h5py.File(zoo.get_card(name).weights_path, "r") as f:
+        assert "optimizer" not in f and "vars" in f
 
 
 @pytest.mark.parametrize("name", [n for n in zoo.list_models() if zoo.get_card(n).weights])

@@ -1,5 +1,8 @@
 """Bundle trained weights with a zoo entry: copy, hash, evaluate with `pixelrnn eval`, update the card.
 
+The bundled file holds the model's weights only: a training run's files also hold Adam's state
+(twice the weights again), which a user of the zoo never needs.
+
     python zoo/publish.py mnist_diag --weights runs/mnist_diag/final.weights.h5 \
         --data ../shared/data/binarized_mnist.npz
 
@@ -10,12 +13,11 @@ import argparse
 import dataclasses
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 from pixelrnn_keras.zoo.cards import WEIGHTS_DIR, read_cards
-from pixelrnn_keras.zoo.registry import sha256_of
+from pixelrnn_keras.zoo.registry import load, sha256_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,8 +33,9 @@ def main():
     card = read_cards()[args.name]
     file = f"{card.name}.weights.h5"
     target = os.path.join(WEIGHTS_DIR, file)
-    shutil.copyfile(args.weights, target + ".tmp")
-    os.replace(target + ".tmp", target)
+    partial = target[: -len(".weights.h5")] + ".partial.weights.h5"
+    load(card.name, weights=args.weights).save_weights(partial)  # an uncompiled model: no optimizer state
+    os.replace(partial, target)
     card = dataclasses.replace(card, weights={"file": file, "sha256": sha256_of(target)}, metrics=None)
     card.save()  # the new sha256 must be on the card before `pixelrnn eval` loads the weights
 
