@@ -10,6 +10,7 @@ import pytest
 
 from pixelrnn_keras import zoo
 from pixelrnn_keras.evaluation import evaluate_nll
+from pixelrnn_keras.training import card_data
 from pixelrnn_keras.zoo import registry
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
@@ -78,6 +79,17 @@ def held_out_cifar_images(card):
     held = held[held < len(images)]
     assert len(held) >= 20
     return images[held]
+
+
+def test_held_out_indices_are_the_images_training_holds_out():
+    card = zoo.get_card("cifar10_row")
+    path = os.path.join(DATA, "cifar10_small.npz")
+    train, held = card_data(card, path)
+    images = np.load(path)["x_train"]
+    np.testing.assert_array_equal(held, images[card.held_out(len(images))])
+    assert len(train) + len(held) == len(images)
+    with pytest.raises(ValueError, match="'mnist_diag' holds no images out: it is evaluated on split 'valid'"):
+        zoo.get_card("mnist_diag").held_out(10)
 
 
 @pytest.fixture

@@ -58,10 +58,10 @@ class ModelCard:
 
     def held_out(self, count):
         """Indices (sorted) of the images that the card's recipe holds out of the `count` images of
-        its training split for evaluation (its "holdout" split); empty if it holds none out."""
+        its training split for evaluation (its "holdout" split), as `pixelrnn train` does."""
         holdout = self.data.get("holdout")
         if not holdout:
-            return np.zeros([0], np.int64)
+            raise ValueError(f"{self.name!r} holds no images out: it is evaluated on split {self.data['eval_split']!r}")
         return split_holdout(np.arange(count), holdout["fraction"], holdout["seed"])[1]
 
     def to_json(self):
