@@ -130,6 +130,8 @@ def cmd_train(args):
 
     card = _card(args.name)
     _check_data(args.data)
+    if args.init_weights and not os.path.isfile(args.init_weights):
+        raise UsageError(f"--init-weights: no such file {args.init_weights!r}")
     if args.strategy == "multi-worker" and "TF_CONFIG" not in os.environ:
         raise UsageError("--strategy multi-worker needs the cluster in the TF_CONFIG environment variable")
     if _is_card_data(card, args.data) and not (args.split or args.resize):
@@ -144,6 +146,7 @@ def cmd_train(args):
         card, train_images, eval_images, workdir, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         seed=args.seed, verbose=1 if sys.stdout.isatty() else 2, strategy=_strategy(args.strategy),
         samples_every=args.samples_every, num_samples=args.num_samples, tensorboard=args.tensorboard,
+        initial_weights=args.init_weights,
     )
     print(f"wrote {final}")
 
@@ -369,6 +372,9 @@ def build_parser():
     train.add_argument("--epochs", type=_positive_int, help="default: the recipe's")
     train.add_argument("--steps-per-epoch", type=_positive_int, help="default: the recipe's")
     train.add_argument("--seed", type=_non_negative_int, default=0, help="initialisation and data order")
+    train.add_argument(
+        "--init-weights", help="start from these weights of the same model (a warm start)"
+    )
     train.add_argument(
         "--samples-every", type=_non_negative_int, default=1, help="epochs between sample grids; 0: none"
     )

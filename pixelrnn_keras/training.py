@@ -23,9 +23,10 @@ def card_data(card, source, data_dir=None):
     is_tfds = source == spec["name"]
     split = spec["train_split"]
     train = datasets.load(source, split=split, data_dir=data_dir) if is_tfds else datasets.load(source, split=split)
-    holdout = spec.get("holdout")
-    if holdout:
-        train, held = datasets.split_holdout(train, holdout["fraction"], holdout["seed"])
+    if spec.get("holdout"):
+        is_held = np.zeros(len(train), dtype=bool)
+        is_held[card.held_out(len(train))] = True
+        train, held = train[~is_held], train[is_held]
         if spec["eval_split"] == "holdout":
             return train, held
     kwargs = {"data_dir": data_dir} if is_tfds else {}
@@ -73,6 +74,7 @@ def train(
     num_samples=16,
     tensorboard=True,
     callbacks=(),
+    initial_weights=None,
 ):
     """Train the card's model with its recipe; resumes from `workdir` after an interruption.
 
@@ -103,6 +105,8 @@ def train(
         num_samples: images per sample grid.
         tensorboard: write TensorBoard scalars and images.
         callbacks: more Keras callbacks for `fit`.
+        initial_weights: a ``.weights.h5`` file of the card's model to start from instead of a
+            fresh initialisation (a warm start; a resumed run continues from its backup instead).
 
     Returns:
         (model, path of the final weights).
@@ -118,6 +122,8 @@ def train(
     keras.utils.set_random_seed(seed)
     with strategy.scope():
         model = build_model(card)
+        if initial_weights:
+            model.load_weights(initial_weights)
         schedule = keras.optimizers.schedules.CosineDecay(
             recipe["learning_rate"], decay_steps=epochs * steps_per_epoch, alpha=recipe.get("final_lr_fraction", 0.05)
         )

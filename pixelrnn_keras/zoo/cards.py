@@ -25,7 +25,9 @@ class ModelCard:
         summary: one line for `list_models` and the README table.
         config: constructor arguments of the `model` class.
         data: the data set and its preprocessing: {"name", "file", "train_split",
-            "eval_split", optional "holdout": {"fraction", "seed"}, "license"}.
+            "eval_split", optional "holdout", "license"}. The holdout is either {"fraction", "seed"}
+            (that share of all images, drawn by `split_holdout`) or {"count", "seed", "after"}
+            (`count` images drawn at random among those after the first `after`).
         training: the recipe: {"optimizer", "learning_rate", "batch_size", "epochs", ...,
             "command"}.
         paper: the paper's figure for the same architecture, for comparison (or {}).
@@ -62,7 +64,14 @@ class ModelCard:
         holdout = self.data.get("holdout")
         if not holdout:
             raise ValueError(f"{self.name!r} holds no images out: it is evaluated on split {self.data['eval_split']!r}")
-        return split_holdout(np.arange(count), holdout["fraction"], holdout["seed"])[1]
+        if "fraction" in holdout:
+            return split_holdout(np.arange(count), holdout["fraction"], holdout["seed"])[1]
+        after, held = holdout.get("after", 0), holdout["count"]
+        if count - after < held:
+            raise ValueError(
+                f"{self.name!r} holds out {held} images after the first {after}, but its training split has {count}"
+            )
+        return np.sort(after + np.random.default_rng(holdout["seed"]).permutation(count - after)[:held])
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
