@@ -26,6 +26,7 @@ Usage:
     python bench/train.py --jit           # train step compiled with XLA (jit_compile=True)
     python bench/train.py --jit both      # with and without XLA, side by side in one run
     python bench/train.py --breakdown     # also time the pieces of one recurrent layer
+    python bench/train.py --precision float32,mixed_bfloat16   # both Keras dtype policies side by side
 """
 
 import argparse
@@ -175,14 +176,16 @@ class Gemm:
 
 
 class Config:
-    def __init__(self, arch, image_shape, levels, args, jit=False):
+    def __init__(self, arch, image_shape, levels, args, jit=False, precision="float32"):
         self.arch, self.image_shape, self.levels, self.jit = arch, image_shape, levels, jit
+        self.precision = precision
         self.image = "x".join(map(str, image_shape))
-        self.name = f"{arch}@{self.image}{'+jit' if jit else ''}"
+        self.variant = f"{'+jit' if jit else ''}{'' if precision == 'float32' else '+' + precision}"
+        self.name = f"{arch}@{self.image}{self.variant}"
         keras.utils.set_random_seed(args.seed)
         self.model = PixelRNN(
             arch, image_shape, levels=levels, num_layers=args.layers, hidden=args.hidden,
-            head_units=args.head, kernel_size=args.kernel,
+            head_units=args.head, kernel_size=args.kernel, dtype=precision,
         )
         self.model.compile(optimizer=keras.optimizers.Adam(1e-4), jit_compile=jit)
         rng = np.random.default_rng(args.seed)
@@ -220,8 +223,8 @@ def fmt_table(header, rows):
 def run_models(args, log):
     jits = {"off": [False], "on": [True], "both": [False, True]}[args.jit]
     configs = [
-        Config(arch, shape, levels, args, jit)
-        for shape, levels in args.images for jit in jits for arch in args.archs
+        Config(arch, shape, levels, args, jit, precision)
+        for shape, levels in args.images for jit in jits for precision in args.precision for arch in args.archs
     ]
     for c in configs:
         log(f"compiling + warm-up {c.name} ...")
@@ -268,12 +271,12 @@ def run_models(args, log):
         pct = 100 * train_gflops / peak
         status = "" if target is None else f">={target:.0f}% {'ok' if pct >= target else 'MISS'}"
         rows.append([
-            c.arch, c.image, "yes" if c.jit else "no", f"{c.params:,}", f"{c.forward_flops / 1e6:.1f}",
+            c.arch, c.image, "yes" if c.jit else "no", c.precision, f"{c.params:,}", f"{c.forward_flops / 1e6:.1f}",
             f"{train_ips:.1f}", f"{lp_ips:.1f}", f"{train_gflops:.2f}", f"{pct:.1f}%",
             f"{lp_gflops:.2f}", f"{100 * lp_gflops / peak:.1f}%", status, f"{c.first_train_s:.0f}",
         ])
     print(fmt_table(
-        ["arch", "image", "jit", "params", "fwd MFLOP/img", "train img/s", "log_prob img/s", "train GFLOP/s",
+        ["arch", "image", "jit", "precision", "params", "fwd MFLOP/img", "train img/s", "log_prob img/s", "train GFLOP/s",
          "train %peak", "lp GFLOP/s", "lp %peak", "target (train)", "1st step s"],
         rows,
     ))
@@ -282,19 +285,30 @@ def run_models(args, log):
     print()
     rows = []
     for c in configs:
-        base = results.get(f"pixelcnn@{c.image}{'+jit' if c.jit else ''}")
+        base = results.get(f"pixelcnn@{c.image}{c.variant}")
         if base is None:
             continue
         r = results[c.name]
         rows.append([
-            c.arch, c.image, "yes" if c.jit else "no",
+            c.arch, c.image, "yes" if c.jit else "no", c.precision,
             f"{c.forward_flops / base['cfg'].forward_flops:.2f}",
             f"{r['train_ips'] / base['train_ips']:.3f}", f"{r['lp_ips'] / base['lp_ips']:.3f}",
             f"{r['train_gflops'] / base['train_gflops']:.3f}", f"{r['lp_gflops'] / base['lp_gflops']:.3f}",
         ])
     if rows:
         print("relative to PixelCNN at the same image (ratio of medians):")
-        print(fmt_table(["arch", "image", "jit", "FLOP/img", "train img/s", "log_prob img/s", "train GFLOP/s", "lp GFLOP/s"], rows))
+        print(fmt_table(["arch", "image", "jit", "precision", "FLOP/img", "train img/s", "log_prob img/s", "train GFLOP/s", "lp GFLOP/s"], rows))
+    rows = []
+    for c in configs:
+        base = results.get(f"{c.arch}@{c.image}{'+jit' if c.jit else ''}")
+        if c.precision == "float32" or base is None:
+            continue
+        r = results[c.name]
+        rows.append([c.arch, c.image, "yes" if c.jit else "no", c.precision,
+                     f"{r['train_ips'] / base['train_ips']:.3f}", f"{r['lp_ips'] / base['lp_ips']:.3f}"])
+    if rows:
+        print("\nrelative to float32, same arch and image (ratio of medians; > 1: faster):")
+        print(fmt_table(["arch", "image", "jit", "precision", "train img/s", "log_prob img/s"], rows))
     spread = max(
         (statistics.pstdev(v) / statistics.median(v), k) for k, v in samples.items() if len(v) > 1
     ) if any(len(v) > 1 for v in samples.values()) else None
@@ -512,6 +526,8 @@ def main(argv=None):
     p.add_argument("--jit", nargs="?", const="on", default="off", choices=("off", "on", "both"),
                    help="compile the train step with XLA (jit_compile=True); 'both' times each config "
                         "with and without, side by side in the same round robin")
+    p.add_argument("--precision", default="float32",
+                   help="comma-separated Keras dtype policies, e.g. float32,mixed_bfloat16 (default %(default)s)")
     p.add_argument("--quick", action="store_true", help="smoke run: 1 layer, batch 8, 2 rounds x 1 rep")
     p.add_argument("--breakdown", action="store_true", help="also time the pieces of one recurrent layer")
     p.add_argument("--no-check-flops", dest="check_flops", action="store_false",
@@ -528,6 +544,10 @@ def main(argv=None):
         if a not in ARCHS:
             p.error(f"unknown arch {a!r}")
     args.images = parse_images(args.images)
+    args.precision = [name.strip() for name in args.precision.split(",")]
+    for name in args.precision:
+        if name not in ("float32", "mixed_bfloat16", "bfloat16", "mixed_float16"):
+            p.error(f"--precision: unknown dtype policy {name!r}")
 
     t0 = time.perf_counter()
 
@@ -537,7 +557,8 @@ def main(argv=None):
     print(f"bench/train.py: TF {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, devices {[d.device_type for d in tf.config.list_physical_devices()]}")
     print(f"layers={args.layers} hidden={args.hidden} head={args.head} kernel={args.kernel} batch={args.batch} "
-          f"rounds={args.rounds} reps={args.reps} jit_compile(train)={args.jit}{' QUICK' if args.quick else ''}; "
+          f"rounds={args.rounds} reps={args.reps} jit_compile(train)={args.jit} precision={','.join(args.precision)}"
+          f"{' QUICK' if args.quick else ''}; "
           "log_prob uses the model's own tf.function (recurrences XLA-compiled in both)")
     print("FLOPs: useful, analytic, 2 per multiply-add; masked taps counted; Diagonal BiLSTM on HxW "
           "(not the skewed map); train = 3x forward; figures are medians, peak is best-of")

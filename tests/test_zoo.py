@@ -72,8 +72,15 @@ def test_bundled_weights_reproduce_the_card(name):
 
 
 def held_out_cifar_images(card):
-    """The images of tests/data/cifar10_small.npz (the first 200 of the 4000 in cifar10_4k.npz) that
-    `card` held out of its training: those its figure is measured on."""
+    """Real CIFAR-10 images that `card` held out of its training: those its figure is measured on.
+
+    Cards trained on cifar10_train.npz: tests/data/cifar10_holdout_small.npz (100 of their 2000
+    held-out images, with their indices); cards trained on cifar10_4k.npz: the held-out ones among
+    the images of tests/data/cifar10_small.npz (its first 200)."""
+    if card.data["file"] == "cifar10_train.npz":
+        with np.load(os.path.join(DATA, "cifar10_holdout_small.npz")) as held:
+            assert np.isin(held["index"], card.held_out(50000)).all()
+            return held["x_train"]
     images = np.load(os.path.join(DATA, "cifar10_small.npz"))["x_train"]
     held = card.held_out(4000)
     held = held[held < len(images)]
@@ -90,6 +97,21 @@ def test_held_out_indices_are_the_images_training_holds_out():
     assert len(train) + len(held) == len(images)
     with pytest.raises(ValueError, match="'mnist_diag' holds no images out: it is evaluated on split 'valid'"):
         zoo.get_card("mnist_diag").held_out(10)
+
+
+def test_a_holdout_by_count_draws_among_the_images_after_the_first():
+    base = zoo.get_card("cifar10_diag")
+    card = dataclasses.replace(base, data={**base.data, "holdout": {"count": 30, "seed": 0, "after": 40}})
+    held = card.held_out(100)
+    assert len(set(held)) == 30 and held.min() >= 40 and (np.diff(held) > 0).all()
+    np.testing.assert_array_equal(held, card.held_out(100))
+    path = os.path.join(DATA, "cifar10_small.npz")
+    train, eval_images = card_data(card, path)
+    images = np.load(path)["x_train"]
+    np.testing.assert_array_equal(eval_images, images[card.held_out(len(images))])
+    assert len(train) == len(images) - 30
+    with pytest.raises(ValueError, match="holds out 30 images after the first 40, but its training split has 60"):
+        card.held_out(60)
 
 
 @pytest.fixture

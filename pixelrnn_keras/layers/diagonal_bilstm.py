@@ -248,11 +248,15 @@ class DiagonalBiLSTM(keras.layers.Layer):
         left, right = self.input_gates(inputs, row_context, gate_bias)
         layout = diagonal_layout(*inputs.shape[1:3])
         height, width = (inputs.shape[k] or tf.shape(inputs)[k] for k in (1, 2))
-        kernel = tf.cast(self.state_to_state, left.dtype)
-        gates, valid = layout.to_chunks(left, right), layout.valid(height, width, left.dtype)
+        # The recurrence runs in float32 under any policy: XLA's bfloat16 scan is no faster on CPU,
+        # and a state carried over H + W - 1 steps would accumulate bfloat16 rounding.
+        scan_dtype = tf.float32
+        left, right = tf.cast(left, scan_dtype), tf.cast(right, scan_dtype)
+        kernel = tf.cast(self.state_to_state, scan_dtype)
+        gates, valid = layout.to_chunks(left, right), layout.valid(height, width, scan_dtype)
         hidden = self._scan(gates, kernel, valid, layout.chunks)
         left, right = tf.unstack(layout.to_image(hidden, height, width))
-        return left + shift_down(right)
+        return tf.cast(left + shift_down(right), inputs.dtype)
 
     def compute_output_shape(self, inputs_shape, row_context_shape=None):
         return (*inputs_shape[:-1], self.units)

@@ -68,10 +68,11 @@ class RowLSTM(keras.layers.Layer):
         gates_in = gates_in + forget_bias(self.units, gates_in.dtype)
         if gate_bias is not None:
             gates_in = gates_in + tf.cast(gate_bias, gates_in.dtype)
-        rows = tf.transpose(gates_in, [1, 2, 0, 3])[:, None]  # (H, 1, W, B, 4u)
-        kernel = tf.cast(self.state_to_state, gates_in.dtype)[None]
+        # The recurrence runs in float32 under any policy (see DiagonalBiLSTM.call).
+        rows = tf.transpose(tf.cast(gates_in, tf.float32), [1, 2, 0, 3])[:, None]  # (H, 1, W, B, 4u)
+        kernel = tf.cast(self.state_to_state, tf.float32)[None]
         hidden = self._scan(rows, kernel)
-        return tf.transpose(hidden[:, 0], [2, 0, 1, 3])
+        return tf.cast(tf.transpose(hidden[:, 0], [2, 0, 1, 3]), inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)

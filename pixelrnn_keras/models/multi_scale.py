@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pixelrnn_keras.layers.lstm_scan import forward_only
 from pixelrnn_keras.models.inputs import check_images
 from pixelrnn_keras.models.objective import ImageLikelihoodModel
 from pixelrnn_keras.models.pixel_rnn import PixelRNN, scale_images
@@ -183,7 +184,8 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
 
     @tf.function(reduce_retracing=True)
     def _log_prob_terms_fn(self, images):
-        return self.log_prob_terms_from_logits(images, self(images))
+        with forward_only():
+            return self.log_prob_terms_from_logits(images, self(images))
 
     # Sampling, in two stages (see pixelrnn_keras.sampling.two_stage).
 

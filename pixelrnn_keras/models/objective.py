@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pixelrnn_keras.layers.lstm_scan import forward_only
+
 
 class ImageLikelihoodModel(keras.Model):
     """A Keras model of integer images with an exact likelihood, trained on the images alone.
@@ -32,6 +34,10 @@ class ImageLikelihoodModel(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         images = x[0] if isinstance(x, (tuple, list)) else x
         return nll_loss(self, -self.log_prob_from_logits(images, y_pred), sample_weight)
+
+    def test_step(self, data):
+        with forward_only():  # validation needs no gradient: the scans keep no activations
+            return super().test_step(data)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from pixelrnn_keras import sampling
 from pixelrnn_keras.layers.incremental import read_at
+from pixelrnn_keras.layers.lstm_scan import forward_only
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.residual import ResidualBlock, check_arch
 from pixelrnn_keras.models.inputs import check_images
@@ -108,7 +109,9 @@ class PixelRNN(ImageLikelihoodModel):
             else []
         )
         self.head_hidden = MaskedConv2D(self.head_units, 1, "B", groups, name="head_hidden", dtype=dtype)
-        self.head_logits = MaskedConv2D(groups * self.levels, 1, "B", groups, name="head_logits", dtype=dtype)
+        # Logits in float32 under a mixed policy too: bfloat16 would round them by up to ~0.4%.
+        logits_dtype = keras.DTypePolicy(dtype.variable_dtype)
+        self.head_logits = MaskedConv2D(groups * self.levels, 1, "B", groups, name="head_logits", dtype=logits_dtype)
         self.build((None, *self.image_shape))
 
     @property
@@ -180,11 +183,13 @@ class PixelRNN(ImageLikelihoodModel):
 
     @tf.function(reduce_retracing=True)
     def _log_prob_fn(self, images):
-        return self.log_prob_from_logits(images, self(images))
+        with forward_only():
+            return self.log_prob_from_logits(images, self(images))
 
     @tf.function(reduce_retracing=True)
     def _conditional_log_prob_fn(self, images, condition):
-        return self.log_prob_from_logits(images, self(images, condition))
+        with forward_only():
+            return self.log_prob_from_logits(images, self(images, condition))
 
     # Sampling (the samplers live in pixelrnn_keras.sampling).
 

@@ -14,10 +14,15 @@ PROJECT_ROOT = HERE.parents[1]
 
 # Images of cifar10_4k.npz to keep: 200 are ~0.57 MB compressed (CIFAR pixels hardly compress).
 CIFAR_IMAGES = 200
+# Of the 2000 images the CIFAR-10 cards hold out of cifar10_train.npz, the first (by index) to keep.
+CIFAR_HELD_OUT_IMAGES = 100
 
 
 def make_test_data(shared, out):
-    """Write binarized_mnist_small.npz, cifar10_small.npz and digits8.npz from `shared` to `out`."""
+    """Write binarized_mnist_small.npz, cifar10_small.npz, cifar10_holdout_small.npz and digits8.npz
+    from `shared` to `out`."""
+    from pixelrnn_keras.zoo import get_card
+
     with np.load(shared / "binarized_mnist.npz") as mnist:
         np.savez_compressed(out / "binarized_mnist_small.npz", train=mnist["train"][:2000], valid=mnist["valid"][:500])
     with np.load(shared / "cifar10_4k.npz") as cifar:
@@ -25,6 +30,14 @@ def make_test_data(shared, out):
             out / "cifar10_small.npz",
             x_train=cifar["x_train"][:CIFAR_IMAGES],
             y_train=cifar["y_train"][:CIFAR_IMAGES],
+        )
+    with np.load(shared / "cifar10_train.npz") as cifar:
+        index = get_card("cifar10_diag").held_out(len(cifar["y_train"]))[:CIFAR_HELD_OUT_IMAGES]
+        np.savez_compressed(
+            out / "cifar10_holdout_small.npz",
+            x_train=cifar["x_train"][index],
+            y_train=cifar["y_train"][index],
+            index=index,
         )
     with np.load(shared / "small_real_images.npz") as small:
         np.savez_compressed(out / "digits8.npz", images=small["digits_8x8"], labels=small["digits_y"])
