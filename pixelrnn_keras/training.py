@@ -85,6 +85,10 @@ def train(
     grid of `num_samples` samples in ``workdir/samples/epoch-NNN.png`` (and in TensorBoard).
     The final weights go to ``workdir/final.weights.h5``, also atomically.
 
+    The recipe's optional "precision" is the Keras dtype policy to train under (e.g.
+    "mixed_bfloat16" where `bench/train.py --precision` measured it faster); the weights are
+    float32 either way, and the zoo loads them into a float32 model.
+
     Resuming gives the weights of an uninterrupted run: the batches are a function of (seed,
     step) (`data.make_step_dataset`), and the backup holds the optimizer state. A run killed
     during an epoch repeats that epoch from its start.
@@ -121,7 +125,7 @@ def train(
     os.makedirs(workdir, exist_ok=True)
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-        model = build_model(card)
+        model = build_model(card, dtype=recipe.get("precision"))
         if initial_weights:
             model.load_weights(initial_weights)
         schedule = keras.optimizers.schedules.CosineDecay(

@@ -28,11 +28,16 @@ def get_card(name):
     return _CARDS[name]
 
 
-def build_model(card):
-    """A freshly initialised model of `card` (its `model` class built from its `config`)."""
+def build_model(card, dtype=None):
+    """A freshly initialised model of `card` (its `model` class built from its `config`).
+
+    dtype: a Keras dtype policy (e.g. "mixed_bfloat16", as a recipe's "precision" asks for
+    training); None: the default, float32. The weights are float32 under either.
+    """
     if card.model not in MODEL_CLASSES:
         raise ValueError(f"card {card.name!r}: model must be one of {sorted(MODEL_CLASSES)}, got {card.model!r}")
-    return MODEL_CLASSES[card.model](**card.config, name=card.name)
+    extra = {} if dtype is None else {"dtype": dtype}
+    return MODEL_CLASSES[card.model](**card.config, name=card.name, **extra)
 
 
 def sha256_of(path):
