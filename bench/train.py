@@ -195,12 +195,18 @@ class Config:
             arch, image_shape, levels, args.layers, args.hidden, args.head, args.kernel
         )
         self.params = self.model.count_params()
+        model = self.model
+        self._log_prob_training_forward = tf.function(lambda x: model.log_prob_from_logits(x, model(x)))
 
     def train(self):
         self.model.train_on_batch(self.images)
 
     def log_prob(self):
         self.model.log_prob(self.images).numpy()  # (batch,): a tiny copy
+
+    def log_prob_keeping_activations(self):
+        """log_prob as it ran before the forward-only scans: the forward of training, no gradient taken."""
+        self._log_prob_training_forward(self.images).numpy()
 
     def warm_up(self, warmup):
         start = time.perf_counter()
@@ -209,9 +215,11 @@ class Config:
         start = time.perf_counter()
         self.log_prob()
         self.first_log_prob_s = time.perf_counter() - start
+        self.log_prob_keeping_activations()
         for _ in range(warmup):
             self.train()
             self.log_prob()
+            self.log_prob_keeping_activations()
 
 
 def fmt_table(header, rows):
@@ -247,6 +255,8 @@ def run_models(args, log):
     for c in configs:
         tasks[f"train {c.name}"] = c.train
         tasks[f"log_prob {c.name}"] = c.log_prob
+        if c.arch != "pixelcnn":  # only the recurrent archs' scans keep activations
+            tasks[f"log_prob (training forward) {c.name}"] = c.log_prob_keeping_activations
     log(f"timing: {args.rounds} rounds x {args.reps} reps, round robin over {len(tasks)} tasks ...")
     samples = round_robin(tasks, args.rounds, args.reps, log)
 
@@ -309,6 +319,17 @@ def run_models(args, log):
     if rows:
         print("\nrelative to float32, same arch and image (ratio of medians; > 1: faster):")
         print(fmt_table(["arch", "image", "jit", "precision", "train img/s", "log_prob img/s"], rows))
+    rows = []
+    for c in configs:
+        before = samples.get(f"log_prob (training forward) {c.name}")
+        if before is None:
+            continue
+        before_ips = c.batch / statistics.median(before)
+        after_ips = results[c.name]["lp_ips"]
+        rows.append([c.arch, c.image, c.precision, f"{before_ips:.1f}", f"{after_ips:.1f}", f"{after_ips / before_ips:.3f}"])
+    if rows:
+        print("\nlog_prob img/s: the training forward (scans keep activations) vs forward-only (what log_prob runs):")
+        print(fmt_table(["arch", "image", "precision", "training forward", "forward-only", "ratio"], rows))
     spread = max(
         (statistics.pstdev(v) / statistics.median(v), k) for k, v in samples.items() if len(v) > 1
     ) if any(len(v) > 1 for v in samples.values()) else None
