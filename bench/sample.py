@@ -26,10 +26,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from pixelrnn_keras import PixelRNN  # noqa: E402
+from pixelrnn_keras.layers import list_archs  # noqa: E402
 from pixelrnn_keras.sampling import generate, gumbel_noise  # noqa: E402
 
 CASES = [((28, 28, 1), 2), ((32, 32, 3), 256)]
-ARCHS = ["pixelcnn", "row_lstm", "diagonal_bilstm"]
+ARCHS = list_archs()
 
 
 def parse_args():

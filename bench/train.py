@@ -42,11 +42,13 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from pixelrnn_keras.layers import core_class, list_archs  # noqa: E402
+from pixelrnn_keras.layers.cores import conv_flops  # noqa: E402
 from pixelrnn_keras.layers.diagonal_bilstm import diagonal_layout  # noqa: E402
 from pixelrnn_keras.layers.lstm import forget_bias  # noqa: E402
 from pixelrnn_keras.models import PixelRNN  # noqa: E402
 
-ARCHS = ("pixelcnn", "row_lstm", "diagonal_bilstm")
+ARCHS = list_archs()
 IMAGES = (((28, 28, 1), 2), ((32, 32, 3), 256))
 # Targets for the training step, as % of the fp32 GEMM peak, at h = 32.
 TARGETS = {"diagonal_bilstm": 25.0, "row_lstm": 30.0}
@@ -57,51 +59,17 @@ TARGETS = {"diagonal_bilstm": 25.0, "row_lstm": 30.0}
 # ---------------------------------------------------------------------------------------
 
 
-def conv_flops(height, width, kh, kw, c_in, c_out):
-    """A (masked) kh x kw convolution, 'SAME', stride 1, at its full dense kernel cost."""
-    return 2 * height * width * kh * kw * c_in * c_out
-
-
-def pixelcnn_block_flops(height, width, h, k):
-    """1x1 (2h -> h), k x k mask-B (h -> h), 1x1 (h -> 2h)."""
-    return (
-        conv_flops(height, width, 1, 1, 2 * h, h)
-        + conv_flops(height, width, k, k, h, h)
-        + conv_flops(height, width, 1, 1, h, 2 * h)
-    )
-
-
-def row_lstm_block_flops(height, width, h, k):
-    """Input-to-state (1 x k, 2h -> 4h), state-to-state (k x 1 of h -> 4h) per pixel, 1x1 (h -> 2h)."""
-    input_to_state = conv_flops(height, width, 1, k, 2 * h, 4 * h)
-    state_to_state = conv_flops(height, width, 1, k, h, 4 * h)
-    return input_to_state + state_to_state + conv_flops(height, width, 1, 1, h, 2 * h)
-
-
-def diagonal_bilstm_block_flops(height, width, h, channels):
-    """Two directions; counted on the H x W pixels (not on the skewed H x (2W - 1) map).
-
-    Left-to-right input-to-state 1x1 (2h -> 4h); right-to-left 1x1 (2h + C -> 4h);
-    state-to-state 2x1 of h -> 4h per pixel for each direction; 1x1 (h -> 2h).
-    """
-    left = conv_flops(height, width, 1, 1, 2 * h, 4 * h)
-    right = conv_flops(height, width, 1, 1, 2 * h + channels, 4 * h)
-    state_to_state = 2 * conv_flops(height, width, 2, 1, h, 4 * h)
-    return left + right + state_to_state + conv_flops(height, width, 1, 1, h, 2 * h)
-
-
 def model_forward_flops(arch, image_shape, levels, num_layers, hidden, head_units, kernel_size=3,
                         first_kernel_size=7, skip_connections=False):
-    """Useful forward FLOPs of one image through `PixelRNN(...)` with this config."""
+    """Useful forward FLOPs of one image through `PixelRNN(...)` with this config: the core's own count
+    (its `forward_flops`), the block's 1x1 convolutions around it, the first convolution and the head."""
     height, width, channels = image_shape
     h = hidden
+    core = core_class(arch)
+    block = core.forward_flops(height, width, h, channels, kernel_size) + conv_flops(height, width, 1, 1, h, 2 * h)
+    if core.reduces_input:
+        block += conv_flops(height, width, 1, 1, 2 * h, h)
     total = conv_flops(height, width, first_kernel_size, first_kernel_size, channels, 2 * h)
-    if arch == "pixelcnn":
-        block = pixelcnn_block_flops(height, width, h, kernel_size)
-    elif arch == "row_lstm":
-        block = row_lstm_block_flops(height, width, h, kernel_size)
-    else:
-        block = diagonal_bilstm_block_flops(height, width, h, channels)
     total += num_layers * block
     if skip_connections:
         total += num_layers * conv_flops(height, width, 1, 1, 2 * h, 2 * h)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from pixelrnn_keras import PixelRNN
+from pixelrnn_keras.layers import list_archs
 
-ARCHS = ["pixelcnn", "row_lstm", "diagonal_bilstm"]
+ARCHS = list_archs()
 CASES = [((8, 8, 3), 256), ((8, 8, 1), 2)]
 
 

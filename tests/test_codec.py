@@ -16,8 +16,9 @@ from pixelrnn_keras.codec import CorruptStreamError, ModelMismatchError, compres
 from pixelrnn_keras.codec.conditional import UpperSteps
 from pixelrnn_keras.codec.header import model_sha256, parse
 from pixelrnn_keras.codec.steps import Stepper, frequencies_from_logits
+from pixelrnn_keras.layers import list_archs
 
-ARCHS = ["pixelcnn", "row_lstm", "diagonal_bilstm"]
+ARCHS = list_archs()
 # Non-square images catch mixed-up rows and columns.
 CASES = [((5, 6, 3), 256), ((8, 7, 1), 2)]
 DATA = Path(__file__).resolve().parent / "data"

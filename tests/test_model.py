@@ -12,8 +12,9 @@ import tensorflow as tf
 
 from pixelrnn_keras import PixelRNN
 from pixelrnn_keras.models import PAPER_PRESETS, preset_config
+from pixelrnn_keras.layers import list_archs
 
-ARCHS = ["pixelcnn", "row_lstm", "diagonal_bilstm"]
+ARCHS = list_archs()
 SHAPE = (4, 5, 3)  # non-square on purpose
 LEVELS = 16
 TINY = dict(levels=LEVELS, num_layers=1, hidden=4, head_units=8)

@@ -13,8 +13,9 @@ from pixelrnn_keras import MultiScalePixelRNN
 from pixelrnn_keras.data import make_dataset
 from pixelrnn_keras.evaluation import evaluate_nll
 from pixelrnn_keras.sampling import two_stage
+from pixelrnn_keras.layers import list_archs
 
-ARCHS = ["pixelcnn", "row_lstm", "diagonal_bilstm"]
+ARCHS = list_archs()
 # The Diagonal BiLSTM's colour case is the slowest check here (tens of seconds): kept out of the default run.
 CAUSALITY_CASES = [
     pytest.param(arch, shape, levels, marks=[pytest.mark.slow] if arch == "diagonal_bilstm" and levels == 256 else [])

@@ -6,8 +6,9 @@ import tensorflow as tf
 
 from pixelrnn_keras import PixelRNN
 from pixelrnn_keras.codec import compress, decompress
+from pixelrnn_keras.layers import list_archs
 
-ARCHS = ("pixelcnn", "row_lstm", "diagonal_bilstm")
+ARCHS = list_archs()
 SHAPE, LEVELS = (5, 4, 3), 8
 
 

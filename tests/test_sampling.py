@@ -14,8 +14,9 @@ import tensorflow as tf
 
 from pixelrnn_keras import PixelRNN
 from pixelrnn_keras.sampling import generate, gumbel_noise, sample
+from pixelrnn_keras.layers import list_archs
 
-ARCHS = ["pixelcnn", "row_lstm", "diagonal_bilstm"]
+ARCHS = list_archs()
 CASES = [((8, 8, 3), 256), ((8, 8, 1), 2)]
 DATA = Path(__file__).resolve().parent / "data"
 NUM = 4  # one batch size throughout (training too): each model compiles each loop once

@@ -5,6 +5,7 @@ import functools
 import keras
 import tensorflow as tf
 
+from pixelrnn_keras.layers.cores import conv_flops, register_core
 from pixelrnn_keras.layers.incremental import read_at, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
@@ -158,6 +159,7 @@ def diagonal_layout(height, width):
     return DiagonalLayout(column_chunks(height, width, max(1, (height + width - 1) // COLUMNS_PER_CHUNK)))
 
 
+@register_core("diagonal_bilstm")
 @keras.saving.register_keras_serializable(package="pixelrnn_keras")
 class DiagonalBiLSTM(keras.layers.Layer):
     """Two diagonal LSTMs, left-to-right and right-to-left, that together see every earlier pixel.
@@ -190,6 +192,10 @@ class DiagonalBiLSTM(keras.layers.Layer):
         kernel_initializer: for all kernels.
     """
 
+    reduces_input = False
+    reads_row_context = True
+    gate_bias_per_unit = 8  # both directions' gates
+
     def __init__(self, units, color_groups=3, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
@@ -221,6 +227,19 @@ class DiagonalBiLSTM(keras.layers.Layer):
         self.state_to_state = self.add_weight(
             name="state_to_state", shape=(2, 2 * self.units, 4 * self.units), initializer=self.kernel_initializer
         )
+
+    @classmethod
+    def for_block(cls, hidden, color_groups, kernel_size, **kwargs):
+        return cls(hidden, color_groups, **kwargs)  # its kernels are 1x1 and 2x1 whatever kernel_size
+
+    @staticmethod
+    def forward_flops(height, width, hidden, channels, kernel_size):
+        """Counted on the H x W pixels (not on the skewed H x (2W - 1) map): left-to-right
+        input-to-state 1x1 (2h -> 4h), right-to-left 1x1 (2h + C -> 4h), and each direction's
+        state-to-state 2x1 of h -> 4h per pixel."""
+        left = conv_flops(height, width, 1, 1, 2 * hidden, 4 * hidden)
+        right = conv_flops(height, width, 1, 1, 2 * hidden + channels, 4 * hidden)
+        return left + right + 2 * conv_flops(height, width, 2, 1, hidden, 4 * hidden)
 
     def get_build_config(self):
         return {"inputs_shape": self._inputs_shape, "row_context_shape": self._context_shape}

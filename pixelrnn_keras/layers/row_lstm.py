@@ -3,12 +3,14 @@
 import keras
 import tensorflow as tf
 
+from pixelrnn_keras.layers.cores import conv_flops, register_core
 from pixelrnn_keras.layers.incremental import read_at, read_window, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.lstm_scan import shared_lstm_scan
 
 
+@register_core("row_lstm")
 @keras.saving.register_keras_serializable(package="pixelrnn_keras")
 class RowLSTM(keras.layers.Layer):
     """LSTM that processes the image one row at a time, top to bottom.
@@ -21,6 +23,7 @@ class RowLSTM(keras.layers.Layer):
 
     Call arguments:
         inputs: (batch, height, width, in_features).
+        row_context: unused (the interface of every core; see layers/cores.py).
         gate_bias: optional (batch, height, width, 4 * units) map added to the input-to-state
             pre-activations, e.g. from a conditioning image (it must not depend on the image
             being modelled, or causality is lost).
@@ -33,6 +36,10 @@ class RowLSTM(keras.layers.Layer):
         color_groups: 3 for RGB, 1 for grey or binary images.
         kernel_initializer: for both convolutions.
     """
+
+    reduces_input = False
+    reads_row_context = False
+    gate_bias_per_unit = 4
 
     def __init__(self, units, kernel_size=3, color_groups=3, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
@@ -63,7 +70,18 @@ class RowLSTM(keras.layers.Layer):
             initializer=self.kernel_initializer,
         )
 
-    def call(self, inputs, gate_bias=None):
+    @classmethod
+    def for_block(cls, hidden, color_groups, kernel_size, **kwargs):
+        return cls(hidden, kernel_size, color_groups, **kwargs)
+
+    @staticmethod
+    def forward_flops(height, width, hidden, channels, kernel_size):
+        """Input-to-state (1 x k, 2h -> 4h) and state-to-state (k taps of h -> 4h) per pixel."""
+        return conv_flops(height, width, 1, kernel_size, 2 * hidden, 4 * hidden) + conv_flops(
+            height, width, 1, kernel_size, hidden, 4 * hidden
+        )
+
+    def call(self, inputs, row_context=None, gate_bias=None):
         gates_in = self.input_to_state(inputs)  # (B, H, W, 4u)
         gates_in = gates_in + forget_bias(self.units, gates_in.dtype)
         if gate_bias is not None:
@@ -107,7 +125,7 @@ class RowLSTM(keras.layers.Layer):
         state = (hidden_above, cell_above, hidden_row, cell_row)
         return hidden, ((kernel, bias), input_cache, state, *gate_bias)
 
-    def end_row(self, cache, i):
+    def end_row(self, cache, i, row_context=None):
         """Row i is complete: it becomes the row above."""
         weights, input_cache, (_, _, hidden_row, cell_row), *gate_bias = cache
         return weights, input_cache, (hidden_row, cell_row, hidden_row, cell_row), *gate_bias

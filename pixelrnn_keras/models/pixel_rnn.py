@@ -7,7 +7,8 @@ from pixelrnn_keras import sampling
 from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.lstm_scan import forward_only
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
-from pixelrnn_keras.layers.residual import ResidualBlock, check_arch
+from pixelrnn_keras.layers.cores import core_class
+from pixelrnn_keras.layers.residual import ResidualBlock
 from pixelrnn_keras.models.inputs import check_images
 from pixelrnn_keras.models.objective import ImageLikelihoodModel
 
@@ -35,7 +36,8 @@ class PixelRNN(ImageLikelihoodModel):
     target and the loss is the negative log-likelihood in nats per image.
 
     Args:
-        arch: "pixelcnn", "row_lstm" or "diagonal_bilstm".
+        arch: the name of a registered core (`pixelrnn_keras.layers.list_archs()`): pixelcnn,
+            row_lstm or diagonal_bilstm.
         image_shape: (H, W, C); C is 1 (grey or binary) or 3 (RGB).
         levels: number of intensity levels (2 for binary, 256 for 8-bit images).
         num_layers: number of residual blocks.
@@ -67,7 +69,8 @@ class PixelRNN(ImageLikelihoodModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.arch = check_arch(arch)
+        self._reads_row_context = core_class(arch).reads_row_context
+        self.arch = arch
         image_shape = tuple(int(s) for s in image_shape)
         if len(image_shape) != 3 or min(image_shape) < 1:
             raise ValueError(f"image_shape must be (height, width, channels), got {image_shape}")
@@ -128,7 +131,7 @@ class PixelRNN(ImageLikelihoodModel):
         if self.input_condition is not None:
             self.input_condition.build((None, height, width, self.condition_features))
         for block in self.blocks:
-            block.build(stream, image if self.arch == "diagonal_bilstm" else None)
+            block.build(stream, image if self._reads_row_context else None)
         for skip in self.skips:
             skip.build(stream)
         self.head_hidden.build(stream)
@@ -156,7 +159,7 @@ class PixelRNN(ImageLikelihoodModel):
             stream = stream + self.input_condition(condition)
         skipped = stream
         for i, block in enumerate(self.blocks):
-            context = x if self.arch == "diagonal_bilstm" else None
+            context = x if self._reads_row_context else None
             stream = block(stream, context, condition) if condition is not None else block(stream, context)
             if self.skips:
                 skipped = skipped + self.skips[i](stream)
@@ -267,7 +270,7 @@ class PixelRNN(ImageLikelihoodModel):
         """Row i is complete with values `row` (batch, W, C) int32."""
         conv_cache, block_caches, *rest = cache
         x = scale_images(row, self.levels, self.compute_dtype)
-        context = x if self.arch == "diagonal_bilstm" else None
+        context = x if self._reads_row_context else None
         block_caches = tuple(block.end_row(c, i, context) for block, c in zip(self.blocks, block_caches))
         return conv_cache, block_caches, *rest
 

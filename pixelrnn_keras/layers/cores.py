@@ -1,0 +1,54 @@
+"""The registry of cores: the layer inside each residual block, by arch name.
+
+A core is a Keras layer registered with `@register_core(name)`; `ResidualBlock` and `PixelRNN`
+build and drive it through this interface only, so a new arch is one module and its tests.
+
+Class attributes:
+    reduces_input: the block reduces its 2h inputs to h with ReLU, a 1x1 mask-B convolution
+        and ReLU before the core (PixelCNN); otherwise the core reads the 2h inputs itself.
+    reads_row_context: the core takes the image itself as `row_context` (Diagonal BiLSTM).
+    gate_bias_per_unit: features of the `gate_bias` map per hidden unit (a conditional model's
+        per-pixel bias of the core's input-to-state pre-activations).
+
+Methods:
+    for_block(hidden, color_groups, kernel_size, **layer_kwargs): the core of one block.
+    call(inputs, row_context=None, gate_bias=None): (batch, H, W, in) -> (batch, H, W, hidden).
+    init_cache(batch, height, width, dtype, gate_bias=None), step(cache, inputs, i, j) ->
+        (outputs (batch, hidden), cache), end_row(cache, i, row_context=None): the one-pixel
+        steps (see layers/incremental.py). Weight tensors a cache holds come out of `step` and
+        `end_row` as the same tensors (the codec's `Stepper` keeps them apart from the state).
+    forward_flops(height, width, hidden, channels, kernel_size): the core's useful FLOPs per
+        image (one multiply-add = 2), for `bench/train.py`.
+"""
+
+CORES = {}
+
+
+def register_core(name):
+    """Class decorator: registers a core layer under the arch `name`."""
+
+    def register(cls):
+        if name in CORES:
+            raise ValueError(f"arch {name!r} is registered already (by {CORES[name].__name__})")
+        cls.arch = name
+        CORES[name] = cls
+        return cls
+
+    return register
+
+
+def list_archs():
+    """The registered arch names, sorted."""
+    return tuple(sorted(CORES))
+
+
+def core_class(arch):
+    """The core layer class of `arch`; unknown names raise ValueError listing the registered ones."""
+    if arch not in CORES:
+        raise ValueError(f"arch must be one of {list_archs()}, got {arch!r}")
+    return CORES[arch]
+
+
+def conv_flops(height, width, kernel_height, kernel_width, in_features, out_features):
+    """FLOPs of a (masked) convolution, 'SAME', stride 1, at its full dense kernel's cost."""
+    return 2 * height * width * kernel_height * kernel_width * in_features * out_features

@@ -1,0 +1,65 @@
+"""Every registered core implements the interface of layers/cores.py, and its one-pixel steps
+compute what its call computes (a new core is checked here by registering it)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pixelrnn_keras.layers import core_class, list_archs, register_core
+
+HIDDEN, GROUPS, KERNEL = 6, 3, 3
+BATCH, HEIGHT, WIDTH = 2, 4, 5
+
+
+def built_core(arch, conditional):
+    core = core_class(arch).for_block(HIDDEN, GROUPS, KERNEL, name=arch)
+    width_in = HIDDEN if core.reduces_input else 2 * HIDDEN
+    inputs = (BATCH, HEIGHT, WIDTH, width_in)
+    if core.reads_row_context:
+        core.build(inputs, (BATCH, HEIGHT, WIDTH, GROUPS))
+    else:
+        core.build(inputs)
+    rng = np.random.default_rng(0)
+    core.set_weights([rng.normal(0, 0.5, w.shape) for w in core.get_weights()])
+    gate_bias = (
+        tf.constant(rng.normal(0, 0.5, (BATCH, HEIGHT, WIDTH, core.gate_bias_per_unit * HIDDEN)), tf.float32)
+        if conditional
+        else None
+    )
+    return core, tf.constant(rng.normal(0, 1, inputs), tf.float32), gate_bias
+
+
+def test_the_registry_lists_the_papers_cores_and_refuses_unknown_names_and_duplicates():
+    assert {"pixelcnn", "row_lstm", "diagonal_bilstm"} <= set(list_archs())
+    with pytest.raises(ValueError, match=r"arch must be one of \("):
+        core_class("gru")
+    with pytest.raises(ValueError, match="'pixelcnn' is registered already"):
+        register_core("pixelcnn")(type("Other", (), {}))
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+@pytest.mark.parametrize("arch", list_archs())
+def test_the_one_pixel_steps_give_the_call_outputs(arch, conditional):
+    core, inputs, gate_bias = built_core(arch, conditional)
+    assert core.arch == arch and core.units == HIDDEN
+    context = tf.random.stateless_uniform((BATCH, HEIGHT, WIDTH, GROUPS), (1, 2), -1, 1)
+    row_context = context if core.reads_row_context else None
+    expected = core(inputs, row_context, gate_bias=gate_bias)
+    assert expected.shape == (BATCH, HEIGHT, WIDTH, HIDDEN)
+
+    cache = core.init_cache(BATCH, HEIGHT, WIDTH, tf.float32, gate_bias=gate_bias)
+    rows = []
+    for i in range(HEIGHT):
+        row = []
+        for j in range(WIDTH):
+            outputs, cache = core.step(cache, inputs[:, i, j], tf.constant(i), tf.constant(j))
+            row.append(outputs)
+        rows.append(tf.stack(row, axis=1))
+        cache = core.end_row(cache, tf.constant(i), None if row_context is None else row_context[:, i])
+    np.testing.assert_allclose(tf.stack(rows, axis=1), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", list_archs())
+def test_the_flop_count_is_positive_and_grows_with_the_image(arch):
+    flops = core_class(arch).forward_flops
+    assert 0 < flops(4, 4, 8, 3, 3) < flops(8, 8, 8, 3, 3) < flops(8, 8, 16, 3, 3)
