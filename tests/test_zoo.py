@@ -1,6 +1,7 @@
 """The model zoo: registry, cards, checked weights (bundled, local file, URL)."""
 
 import dataclasses
+import json
 import os
 import pathlib
 
@@ -10,6 +11,7 @@ import pytest
 
 from pixelrnn_keras import zoo
 from pixelrnn_keras.evaluation import evaluate_nll
+from pixelrnn_keras.models import preset_config
 from pixelrnn_keras.training import card_data
 from pixelrnn_keras.zoo import registry
 
@@ -89,7 +91,7 @@ def held_out_cifar_images(card):
 
 
 def test_held_out_indices_are_the_images_training_holds_out():
-    card = zoo.get_card("cifar10_row")
+    card = zoo.get_card("cifar10_pixelcnn")  # a holdout by fraction
     path = os.path.join(DATA, "cifar10_small.npz")
     train, held = card_data(card, path)
     images = np.load(path)["x_train"]
@@ -192,3 +194,13 @@ def test_zoo_readme_is_rendered_from_the_cards():
     with open(os.path.join(root, "README.md")) as f:
         readme = f.read()
     assert readme == render_cards.with_readme_table(readme), "README's zoo table is stale: run python zoo/render_cards.py"
+
+
+@pytest.mark.parametrize("name", [n for n in REQUIRED if n.endswith("_paper")])
+def test_paper_sized_entries_take_their_config_from_the_presets(name):
+    """The paper's sizes are defined once (models/presets.py): the card file names the preset only."""
+    card = zoo.get_card(name)
+    assert card.preset and card.config == json.loads(json.dumps(preset_config(card.preset)))
+    with open(card.path) as f:
+        assert json.load(f)["config"] == {}
+    assert card.to_json() == pathlib.Path(card.path).read_text()

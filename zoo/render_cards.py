@@ -46,6 +46,21 @@ def short_paper_figure(paper):
     return f"{paper['nats']} nats" if "nats" in paper else f"{paper['bits_per_dim']} bits/dim"
 
 
+def holdout_text(holdout):
+    if not holdout:
+        return ""
+    if "fraction" in holdout:
+        return f" ({holdout['fraction']:.1%} held out, seed {holdout['seed']})"
+    after = f" after the first {holdout['after']}" if holdout.get("after") else ""
+    return f" ({holdout['count']} held out, drawn with seed {holdout['seed']} among the images{after})"
+
+
+def training_text(recipe):
+    extra = f", trained under {recipe['precision']}" if recipe.get("precision") else ""
+    start = f", starting from {recipe['initial_weights']}" if recipe.get("initial_weights") else ""
+    return extra + start
+
+
 def readme_table():
     """The main README's zoo table, markers included."""
     lines = [TABLE_START, "| name | data | params | NLL (measured, split) | paper |", "|---|---|---|---|---|"]
@@ -97,10 +112,10 @@ def render():
             f"- Architecture: `{card.config}`",
             f"- Data: {card.data['name']} (`{card.data['file']}`), trained on split `{card.data['train_split']}`, "
             f"evaluated on `{card.data['eval_split']}`"
-            + (f" ({card.data['holdout']['fraction']:.1%} held out, seed {card.data['holdout']['seed']})" if card.data.get("holdout") else "")
+            + holdout_text(card.data.get("holdout"))
             + f". Preprocessing: {card.data['preprocessing']}. Licence: {card.data['license']}.",
             f"- Training recipe: {t['optimizer']} at {t['learning_rate']}, {t['schedule']}, batch {t['batch_size']}, "
-            f"{t['epochs']} epochs of {t['steps_per_epoch']} steps. Command: `{t['command']}`",
+            f"{t['epochs']} epochs of {t['steps_per_epoch']} steps{training_text(t)}. Command: `{t['command']}`",
             f"- Result: {figure(card.metrics)}" + (f"; command: `{card.metrics['command']}`" if card.metrics else ""),
             f"- Paper: {paper_figure(card.paper)}" + (f", {card.paper['source']}" if card.paper else ""),
             f"- Weights: " + (f"`{card.weights['file']}`, sha256 `{card.weights['sha256']}`" if card.weights else "none"),

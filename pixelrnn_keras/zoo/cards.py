@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from pixelrnn_keras.data.splits import split_holdout
+from pixelrnn_keras.models.presets import preset_config
 
 CARDS_DIR = os.path.join(os.path.dirname(__file__), "cards")
 WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
@@ -23,7 +24,8 @@ class ModelCard:
     Attributes:
         name: registry name, e.g. "mnist_diag".
         summary: one line for `list_models` and the README table.
-        config: constructor arguments of the `model` class.
+        config: constructor arguments of the `model` class (with `preset`: the paper's config
+            from `models.presets`, with the card file's "config" as overrides).
         data: the data set and its preprocessing: {"name", "file", "train_split",
             "eval_split", optional "holdout", "license"}. The holdout is either {"fraction", "seed"}
             (that share of all images, drawn by `split_holdout`) or {"count", "seed", "after"}
@@ -36,6 +38,8 @@ class ModelCard:
         metrics: {"nats", "bits_per_dim", "split", "num_images", "command"} from `pixelrnn eval`, or None.
         params: number of parameters.
         model: the class the entry builds: "PixelRNN" or "MultiScalePixelRNN".
+        preset: the name of the paper preset the config is, or None. The paper's sizes are
+            defined once, in `models.presets`; such a card's file names the preset only.
     """
 
     name: str
@@ -49,6 +53,7 @@ class ModelCard:
     metrics: dict = None
     params: int = None
     model: str = "PixelRNN"
+    preset: str = None
 
     @property
     def path(self):
@@ -74,7 +79,13 @@ class ModelCard:
         return np.sort(after + np.random.default_rng(holdout["seed"]).permutation(count - after)[:held])
 
     def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+        fields = dataclasses.asdict(self)
+        if self.preset:  # only what differs from the preset
+            preset = _as_json(preset_config(self.preset))
+            fields["config"] = {k: v for k, v in _as_json(self.config).items() if preset.get(k) != v}
+        else:
+            del fields["preset"]
+        return json.dumps(fields, indent=2) + "\n"
 
     def save(self):
         """Write the card atomically."""
@@ -90,6 +101,14 @@ def read_cards():
     for file in sorted(os.listdir(CARDS_DIR)):
         if file.endswith(".json"):
             with open(os.path.join(CARDS_DIR, file)) as f:
-                card = ModelCard(**json.load(f))
+                fields = json.load(f)
+            if fields.get("preset"):
+                fields["config"] = _as_json(preset_config(fields["preset"], **fields.get("config", {})))
+            card = ModelCard(**fields)
             cards[card.name] = card
     return cards
+
+
+def _as_json(config):
+    """`config` as it reads back from JSON (tuples as lists)."""
+    return json.loads(json.dumps(config))
