@@ -25,7 +25,7 @@ def main(argv=None):
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from pixelrnn_keras.export.command import run  # TensorFlow loads only now: --help stays fast
+    from pixelrnn_keras.export_command import run  # TensorFlow loads only now: --help stays fast
 
     return run(args.model, "saved_model", args.out, overwrite=args.overwrite, prog=parser.prog)
 

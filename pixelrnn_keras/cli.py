@@ -232,7 +232,7 @@ def cmd_complete(args):
 
 
 def cmd_export(args):
-    from pixelrnn_keras.export.command import run
+    from pixelrnn_keras.export_command import run
 
     status = run(args.name_or_file, args.format, args.out, opset=args.opset, overwrite=args.overwrite)
     if status:

@@ -27,9 +27,9 @@ from pixelrnn_keras.export import VerificationError, to_onnx, to_saved_model
 from pixelrnn_keras.export import adapters, onnx_graphs
 from pixelrnn_keras.export.output import atomic_directory
 from pixelrnn_keras.export.saved_model import verify_saved_model
-from pixelrnn_keras.export.source import load_model
 from pixelrnn_keras.sampling import generate, gumbel_noise, two_stage
 from pixelrnn_keras.sampling.cached import cached_loop
+from pixelrnn_keras.zoo import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {"pixelcnn": ((8, 8, 1), 4), "row_lstm": ((8, 8, 1), 2), "diagonal_bilstm": ((8, 8, 3), 4)}

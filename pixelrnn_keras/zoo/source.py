@@ -1,10 +1,10 @@
-"""The model to export: a zoo name or a `.keras` file."""
+"""The model a command works on: a zoo name or a `.keras` file."""
 
 import os
 
 import keras
 
-from pixelrnn_keras.export.adapters import check_model
+from pixelrnn_keras.zoo.registry import MODEL_CLASSES, get_card, list_models, load
 
 
 def load_model(name_or_file):
@@ -15,8 +15,6 @@ def load_model(name_or_file):
         ValueError: neither a zoo name nor an existing `.keras` file, a zoo entry without
             weights, or a file that Keras cannot load or that holds no model of this package.
     """
-    from pixelrnn_keras.zoo import get_card, list_models, load
-
     text = os.fspath(name_or_file)
     if text in list_models():
         if get_card(text).weights is None:
@@ -32,4 +30,6 @@ def load_model(name_or_file):
         model = keras.models.load_model(text)
     except Exception as err:  # Keras raises many types for broken or foreign files
         raise ValueError(f"model: could not load {text!r}: {err}") from err
-    return check_model(model)
+    if not isinstance(model, tuple(MODEL_CLASSES.values())):
+        raise ValueError(f"model: {text!r} holds a {type(model).__name__}, not a PixelRNN or MultiScalePixelRNN")
+    return model

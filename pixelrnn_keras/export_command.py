@@ -1,4 +1,7 @@
-"""The export command shared by `pixelrnn export` and the scripts in the repository's export/."""
+"""The export command shared by `pixelrnn export` and the scripts in the repository's export/.
+
+It takes a zoo name or a `.keras` file, so it sits above the zoo, beside the `pixelrnn` command.
+"""
 
 import os
 import sys
@@ -6,8 +9,8 @@ import sys
 from pixelrnn_keras.export.onnx_graphs import DEFAULT_OPSET, to_onnx
 from pixelrnn_keras.export.output import check_destination
 from pixelrnn_keras.export.saved_model import to_saved_model
-from pixelrnn_keras.export.source import load_model
 from pixelrnn_keras.export.verification import LOG_PROB_RTOL, VerificationError
+from pixelrnn_keras.zoo import load_model
 
 FORMATS = ("saved_model", "onnx")
 
