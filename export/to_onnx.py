@@ -9,7 +9,6 @@ appears; a failed conversion leaves nothing behind.
 """
 
 import argparse
-import os
 import sys
 
 
@@ -20,11 +19,10 @@ def main(argv=None):
         epilog="Inputs and outputs of the graphs: see pixelrnn_keras/export/onnx_graphs.py and the README.",
     )
     parser.add_argument("--model", required=True, help="a zoo name (e.g. mnist_diag) or a .keras file")
-    parser.add_argument("--out", required=True, help="the directory to create")
+    parser.add_argument("--out", required=True, help="the directory to write (new or empty)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset, 13 to 18 (default 17)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from pixelrnn_keras.export_command import run  # TensorFlow loads only now: --help stays fast
 
     return run(args.model, "onnx", args.out, opset=args.opset, overwrite=args.overwrite, prog=parser.prog)

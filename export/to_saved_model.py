@@ -10,7 +10,6 @@ directory appears; a failed conversion leaves nothing behind. Load it with plain
 """
 
 import argparse
-import os
 import sys
 
 
@@ -21,10 +20,9 @@ def main(argv=None):
         epilog="Signatures, inputs and outputs: see pixelrnn_keras/export/saved_model.py and the README.",
     )
     parser.add_argument("--model", required=True, help="a zoo name (e.g. mnist_diag) or a .keras file")
-    parser.add_argument("--out", required=True, help="the directory to create")
+    parser.add_argument("--out", required=True, help="the directory to write (new or empty)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from pixelrnn_keras.export_command import run  # TensorFlow loads only now: --help stays fast
 
     return run(args.model, "saved_model", args.out, overwrite=args.overwrite, prog=parser.prog)

@@ -9,6 +9,8 @@ import math
 import os
 import sys
 
+from pixelrnn_keras import startup
+
 
 class UsageError(Exception):
     """Bad input from the command line: reported in one line, exit status 2."""
@@ -424,7 +426,7 @@ def build_parser():
     export = commands.add_parser("export", help="a SavedModel or ONNX graphs of a model, verified against it")
     export.add_argument("name_or_file", metavar="NAME_OR_FILE", help="a zoo name or a .keras file")
     export.add_argument("--format", required=True, choices=["saved_model", "onnx"])
-    export.add_argument("--out", required=True, help="the directory to create")
+    export.add_argument("--out", required=True, help="the directory to write (new or empty)")
     export.add_argument("--opset", type=int, default=17, help="ONNX opset, 13 to 18")
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
     export.set_defaults(prog=export.prog, run=cmd_export)
@@ -442,11 +444,11 @@ def build_parser():
 
 def main(argv=None):
     """Run the command in `argv` (default: sys.argv[1:]); returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error already reported in one line
         return stop.code
+    startup.find_devices()  # TensorFlow's CUDA start-up, with its noise held back as at import
     try:
         args.run(args)
     except (UsageError, ValueError, OSError) as err:

@@ -6,6 +6,7 @@ It takes a zoo name or a `.keras` file, so it sits above the zoo, beside the `pi
 import os
 import sys
 
+from pixelrnn_keras import startup
 from pixelrnn_keras.export.onnx_graphs import DEFAULT_OPSET, to_onnx
 from pixelrnn_keras.export.output import check_destination
 from pixelrnn_keras.export.saved_model import to_saved_model
@@ -56,6 +57,7 @@ def describe(report):
 def run(name_or_file, format, out, opset=DEFAULT_OPSET, overwrite=False, prog="pixelrnn export"):
     """`export` for a command line: prints `describe` and returns 0, or one error line and 2 (bad
     input) or 1 (verification failed); nothing is written on an error."""
+    startup.find_devices()
     try:
         report = export(name_or_file, format, out, opset=opset, overwrite=overwrite)
     except ValueError as err:
