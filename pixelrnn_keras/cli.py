@@ -294,14 +294,13 @@ def _codec_inputs(paths, model):
 
 def cmd_compress(args):
     from pixelrnn_keras.codec import compress
+    from pixelrnn_keras.files import atomic_path
 
     model = _codec_model(args.model, args.weights)
     images = _codec_inputs(args.inputs, model)
     stream = compress(model, images, batch_size=args.batch_size, progress=_progress("compress"))
-    tmp = f"{args.out}.partial"
-    with open(tmp, "wb") as f:
+    with atomic_path(args.out) as partial, open(partial, "wb") as f:
         f.write(stream)
-    os.replace(tmp, args.out)
     bits_per_dim = 8 * len(stream) / images.size
     print(f"wrote {args.out}: {len(images)} images in {len(stream)} bytes ({bits_per_dim:.4f} bits/dim)")
 

@@ -17,7 +17,7 @@ PACKAGE = "pixelrnn_keras"
 
 # Lowest first; a module's floor is that of its first name under the package (a subpackage or a module).
 FLOORS = [
-    {"checks", "data", "images", "startup"},
+    {"checks", "data", "files", "images", "startup"},
     {"layers"},
     {"models"},
     {"sampling"},
