@@ -8,26 +8,14 @@ appears; a failed conversion leaves nothing behind.
     python export/to_onnx.py --model my_model.keras --out my_model_onnx --opset 13
 """
 
-import argparse
-import os
 import sys
+
+from pixelrnn_keras.export_command import main as export
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="export/to_onnx.py",
-        description=__doc__.split("\n\n")[0],
-        epilog="Inputs and outputs of the graphs: see pixelrnn_keras/export/onnx_graphs.py and the README.",
-    )
-    parser.add_argument("--model", required=True, help="a zoo name (e.g. mnist_diag) or a .keras file")
-    parser.add_argument("--out", required=True, help="the directory to create")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset, 13 to 18 (default 17)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from pixelrnn_keras.export.command import run  # TensorFlow loads only now: --help stays fast
-
-    return run(args.model, "onnx", args.out, opset=args.opset, overwrite=args.overwrite, prog=parser.prog)
+    epilog = "Inputs and outputs of the graphs: see pixelrnn_keras/export/onnx_graphs.py and the README."
+    return export(argv, "onnx", prog="export/to_onnx.py", doc=__doc__, epilog=epilog)
 
 
 if __name__ == "__main__":

@@ -9,25 +9,14 @@ directory appears; a failed conversion leaves nothing behind. Load it with plain
     python export/to_saved_model.py --model mnist_diag --out mnist_diag_savedmodel
 """
 
-import argparse
-import os
 import sys
+
+from pixelrnn_keras.export_command import main as export
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="export/to_saved_model.py",
-        description=__doc__.split("\n\n")[0],
-        epilog="Signatures, inputs and outputs: see pixelrnn_keras/export/saved_model.py and the README.",
-    )
-    parser.add_argument("--model", required=True, help="a zoo name (e.g. mnist_diag) or a .keras file")
-    parser.add_argument("--out", required=True, help="the directory to create")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from pixelrnn_keras.export.command import run  # TensorFlow loads only now: --help stays fast
-
-    return run(args.model, "saved_model", args.out, overwrite=args.overwrite, prog=parser.prog)
+    epilog = "Signatures, inputs and outputs: see pixelrnn_keras/export/saved_model.py and the README."
+    return export(argv, "saved_model", prog="export/to_saved_model.py", doc=__doc__, epilog=epilog)
 
 
 if __name__ == "__main__":

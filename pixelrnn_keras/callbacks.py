@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from pixelrnn_keras import summaries
+from pixelrnn_keras.files import atomic_path
 from pixelrnn_keras.images import save_png, to_grid
 
 
@@ -81,22 +82,15 @@ class AtomicBackupAndRestore(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.backup_dir, exist_ok=True)
         name = f"epoch-{epoch + 1:04d}.weights.h5"
-        partial = os.path.join(self.backup_dir, f"epoch-{epoch + 1:04d}.partial.weights.h5")
-        self.model.save_weights(partial)
-        os.replace(partial, os.path.join(self.backup_dir, name))
-        _write_json_atomically(self._state_path, {"epoch": epoch + 1, "weights": name})
+        with atomic_path(os.path.join(self.backup_dir, name)) as partial:
+            self.model.save_weights(partial)
+        with atomic_path(self._state_path) as partial, open(partial, "w") as f:
+            json.dump({"epoch": epoch + 1, "weights": name}, f)
         for old in glob.glob(os.path.join(self.backup_dir, "*.weights.h5")) + [
             os.path.join(self.backup_dir, "training_metadata.json")
         ]:
             if os.path.basename(old) != name and os.path.exists(old):
                 os.remove(old)
-
-
-def _write_json_atomically(path, value):
-    partial = f"{path}.partial"
-    with open(partial, "w") as f:
-        json.dump(value, f)
-    os.replace(partial, path)
 
 
 class SampleGrid(keras.callbacks.Callback):

@@ -9,6 +9,8 @@ import math
 import os
 import sys
 
+from pixelrnn_keras import startup
+
 
 class UsageError(Exception):
     """Bad input from the command line: reported in one line, exit status 2."""
@@ -73,17 +75,21 @@ def _card(name):
     return get_card(name)
 
 
-def _check_weights(card, weights):
+def _check_model(spec, weights):
+    """Fail before any work where the model of a zoo name or .keras file, with --weights, cannot be loaded."""
+    from pixelrnn_keras.zoo import check_model_source
+
     if weights and "://" not in weights and not os.path.isfile(weights):
-        raise UsageError(f"--weights: no such file {weights!r}")
-    if not weights and card.weights is None:
-        raise UsageError(f"{card.name} has no pretrained weights yet: pass --weights FILE (e.g. from pixelrnn train)")
+        raise UsageError(f"--weights: no such file {weights!r}")  # the library's message names no option
+    check_model_source(spec, weights)
 
 
-def _load_model(card, weights):
-    from pixelrnn_keras.zoo import load
+def _load_model(spec, weights):
+    """The model of a zoo name or .keras file, with --weights if given (commands check it first, before any work)."""
+    from pixelrnn_keras.zoo import load_model
 
-    return load(card.name, weights=weights or "pretrained")
+    _check_model(spec, weights)
+    return load_model(spec, weights)
 
 
 def _images_for(card, args):
@@ -166,7 +172,7 @@ def cmd_eval(args):
     from pixelrnn_keras.training import card_data
 
     card = _card(args.name)
-    _check_weights(card, args.weights)
+    _check_model(card.name, args.weights)
     _check_data(args.data)
     if _is_card_data(card, args.data) and not args.resize:
         split = args.split or card.data["eval_split"]
@@ -180,7 +186,7 @@ def cmd_eval(args):
         images = _images_for(card, args)
     if args.limit:
         images = images[: args.limit]
-    model = _load_model(card, args.weights)
+    model = _load_model(card.name, args.weights)
     result = evaluate_nll(model, images, batch_size=args.batch_size, progress=_progress("eval"))
     print(
         f"{card.name} on {args.data}{f' {split}' if split else ''} ({result['num_images']} images): "
@@ -192,9 +198,9 @@ def cmd_sample(args):
     from pixelrnn_keras.images import save_png, to_grid
 
     card = _card(args.name)
-    _check_weights(card, args.weights)
+    _check_model(card.name, args.weights)
     _check_out(args.out)
-    model = _load_model(card, args.weights)
+    model = _load_model(card.name, args.weights)
     print(f"sampling {args.num} images from {args.name} ...", file=sys.stderr)
     images = _in_batches(
         args.num, args.batch_size, "sample",
@@ -212,10 +218,10 @@ def cmd_complete(args):
     from pixelrnn_keras.images import save_png, to_grid
 
     card = _card(args.name)
-    _check_weights(card, args.weights)
+    _check_model(card.name, args.weights)
     _check_out(args.out)
     images = _images_for(card, args)[: args.num]
-    model = _load_model(card, args.weights)
+    model = _load_model(card.name, args.weights)
     known = np.zeros(images.shape, bool)
     known[:, : model.image_shape[0] // 2] = True  # the top half is kept, the bottom half sampled
     print(f"completing {len(images)} images with {args.name} ...", file=sys.stderr)
@@ -232,27 +238,11 @@ def cmd_complete(args):
 
 
 def cmd_export(args):
-    from pixelrnn_keras.export.command import run
+    from pixelrnn_keras.export_command import run
 
-    status = run(args.name_or_file, args.format, args.out, opset=args.opset, overwrite=args.overwrite)
+    status = run(args, args.prog)
     if status:
         raise SystemExit(status)  # `run` has printed the one-line error
-
-
-def _codec_model(spec, weights):
-    """A model from a zoo name or a saved .keras file."""
-    from pixelrnn_keras.zoo import list_models, load
-
-    if spec.endswith(".keras"):
-        if not os.path.isfile(spec):
-            raise UsageError(f"model: no such file {spec!r}")
-        import keras
-
-        return keras.saving.load_model(spec, compile=False)
-    if spec not in list_models():
-        raise UsageError(f"model must be a zoo name ({', '.join(list_models())}) or a .keras file; got {spec!r}")
-    _check_weights(_card(spec), weights)
-    return load(spec, weights=weights or "pretrained")
 
 
 def _codec_inputs(paths, model):
@@ -292,14 +282,13 @@ def _codec_inputs(paths, model):
 
 def cmd_compress(args):
     from pixelrnn_keras.codec import compress
+    from pixelrnn_keras.files import atomic_path
 
-    model = _codec_model(args.model, args.weights)
+    model = _load_model(args.model, args.weights)
     images = _codec_inputs(args.inputs, model)
     stream = compress(model, images, batch_size=args.batch_size, progress=_progress("compress"))
-    tmp = f"{args.out}.partial"
-    with open(tmp, "wb") as f:
+    with atomic_path(args.out) as partial, open(partial, "wb") as f:
         f.write(stream)
-    os.replace(tmp, args.out)
     bits_per_dim = 8 * len(stream) / images.size
     print(f"wrote {args.out}: {len(images)} images in {len(stream)} bytes ({bits_per_dim:.4f} bits/dim)")
 
@@ -313,7 +302,7 @@ def cmd_decompress(args):
     with open(args.file, "rb") as f:
         stream = f.read()
     header = read_header(stream)
-    model = _codec_model(args.model or header.model_name, args.weights)
+    model = _load_model(args.model or header.model_name, args.weights)
     images = decompress(model, stream, progress=_progress("decompress"))
     os.makedirs(args.out, exist_ok=True)
     for k, image in enumerate(images):
@@ -356,6 +345,8 @@ def _add_sampling_arguments(parser, num, out):
 
 
 def build_parser():
+    from pixelrnn_keras.export_command import add_arguments as add_export_arguments
+
     parser = _Parser(prog="pixelrnn", description="PixelRNN-family image models.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -422,11 +413,7 @@ def build_parser():
     evaluate.set_defaults(prog=evaluate.prog, run=cmd_eval)
 
     export = commands.add_parser("export", help="a SavedModel or ONNX graphs of a model, verified against it")
-    export.add_argument("name_or_file", metavar="NAME_OR_FILE", help="a zoo name or a .keras file")
-    export.add_argument("--format", required=True, choices=["saved_model", "onnx"])
-    export.add_argument("--out", required=True, help="the directory to create")
-    export.add_argument("--opset", type=int, default=17, help="ONNX opset, 13 to 18")
-    export.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
+    add_export_arguments(export)
     export.set_defaults(prog=export.prog, run=cmd_export)
 
     zoo = commands.add_parser("zoo", help="list the zoo or show a card")
@@ -442,11 +429,11 @@ def build_parser():
 
 def main(argv=None):
     """Run the command in `argv` (default: sys.argv[1:]); returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error already reported in one line
         return stop.code
+    startup.find_devices()  # TensorFlow's CUDA start-up, with its noise held back as at import
     try:
         args.run(args)
     except (UsageError, ValueError, OSError) as err:

@@ -1,10 +1,11 @@
 """Integer images <-> 8-bit pixels, and PNG grids."""
 
 import math
-import os
 
 import numpy as np
 from PIL import Image
+
+from pixelrnn_keras.files import atomic_path
 
 
 def to_grid(images, levels, columns=None, pad=1):
@@ -51,6 +52,5 @@ def save_png(image, path, scale=1):
     picture = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    tmp = f"{path}.partial"
-    picture.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_path(path) as partial:
+        picture.save(partial, format="PNG")

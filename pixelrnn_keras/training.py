@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from pixelrnn_keras import data as datasets
 from pixelrnn_keras.callbacks import AtomicBackupAndRestore, EpochSummaries, SampleGrid
+from pixelrnn_keras.files import atomic_path
 from pixelrnn_keras.zoo.registry import build_model
 
 
@@ -45,9 +46,8 @@ class _AtomicWeights(keras.callbacks.Callback):
 
 
 def save_weights_atomically(model, path):
-    tmp = path[: -len(".weights.h5")] + ".partial.weights.h5"
-    model.save_weights(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as partial:
+        model.save_weights(partial)
 
 
 def is_chief(strategy):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixelrnn_keras import PixelRNN
+from pixelrnn_keras import PixelRNN, startup
 from pixelrnn_keras.cli import main
 from pixelrnn_keras.evaluation import evaluate_nll
 from pixelrnn_keras.zoo import get_card, registry
@@ -213,16 +213,51 @@ def test_bad_input_is_one_line_with_exit_status_2(tiny, bad_files, capsys, monke
     assert not [f for f in os.listdir(".") if f.endswith(".png")], "nothing is written on bad input"
 
 
-def test_bad_input_in_a_real_process_prints_no_traceback(tmp_path):
+def test_bad_input_in_a_real_process_prints_one_line_and_nothing_of_tensorflow(tmp_path):
+    """Not a traceback, nor TensorFlow's start-up lines (oneDNN, CUDA drivers, ...), which it prints
+    while loading and looking for devices, whatever TF_CPP_MIN_LOG_LEVEL says (here unset)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     result = subprocess.run(
         [sys.executable, "-m", "pixelrnn_keras.cli", "complete", "mnist_diag", "--data", str(tmp_path / "x.npz")],
         capture_output=True, text=True, env=env, timeout=300,
     )
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    ours = [line for line in result.stderr.splitlines() if line.startswith("pixelrnn")]
-    assert ours == [f"pixelrnn complete: error: --data: no such file or folder {str(tmp_path / 'x.npz')!r}"]
+    assert result.returncode == 2 and result.stdout == ""
+    expected = f"pixelrnn complete: error: --data: no such file or folder {str(tmp_path / 'x.npz')!r}"
+    assert result.stderr.splitlines() == [expected], result.stderr
+
+
+def test_tensorflows_lines_below_the_level_are_held_back(monkeypatch):
+    monkeypatch.setattr(startup, "_saw_no_drivers", False)
+    lines = [
+        b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+        b"I0000 00:00:1796236168.223922    5000 port.cc:153] oneDNN custom operations are on.\n",
+        b"I0000 00:00:1796236168.271700    5000 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n",
+        b"To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow.\n",
+        b"W0000 00:00:1796236168.3    5000 a.cc:1] a warning\n",
+        b"2025-09-17 14:44:05.157831: E external/b.cc:2] an error\n",
+        b"  its second line\n",
+    ]
+    data = b"".join(lines)
+    assert startup.kept(data, 0) == data.replace(lines[0], b"")
+    assert startup.kept(data, 1) == b"".join(lines[4:])
+    assert startup.kept(data, 2) == b"".join(lines[5:])
+    assert startup.kept(data, 3) == b""
+    cuda = [
+        b"I0000 00:00:1796236168.224416    5000 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n",
+        b"E0000 00:00:1796236257.877844    5519 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n",
+    ]
+    assert startup.kept(cuda[1], 2) == cuda[1]  # a machine with drivers: news
+    assert startup.kept(cuda[0], 2) == b"" and startup.kept(cuda[1], 2) == b""  # one without: none
+
+
+def test_what_python_writes_to_stderr_meanwhile_is_passed_on(monkeypatch, capfd):
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    with startup.filtered_stderr():
+        os.write(2, b"I0000 00:00:1796236168.223922    5000 port.cc:153] oneDNN custom operations are on.\n")
+        print("a warning of Python's", file=sys.stderr)
+        os.write(2, b"E0000 00:00:1796236168.3    5000 a.cc:1] an error\n")
+    assert capfd.readouterr().err == "E0000 00:00:1796236168.3    5000 a.cc:1] an error\na warning of Python's\n"
 
 
 def test_readme_main_job_gives_the_readme_picture(tmp_path, capsys, monkeypatch):

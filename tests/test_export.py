@@ -12,6 +12,7 @@ import re
 import runpy
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import keras
@@ -27,9 +28,9 @@ from pixelrnn_keras.export import VerificationError, to_onnx, to_saved_model
 from pixelrnn_keras.export import adapters, onnx_graphs
 from pixelrnn_keras.export.output import atomic_directory
 from pixelrnn_keras.export.saved_model import verify_saved_model
-from pixelrnn_keras.export.source import load_model
 from pixelrnn_keras.sampling import generate, gumbel_noise, two_stage
 from pixelrnn_keras.sampling.cached import cached_loop
+from pixelrnn_keras.zoo import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {"pixelcnn": ((8, 8, 1), 4), "row_lstm": ((8, 8, 1), 2), "diagonal_bilstm": ((8, 8, 3), 4)}
@@ -503,7 +504,7 @@ def keras_file(models, tmp_path_factory):
 
 
 def test_cli_exports_a_keras_file_and_reports_the_verification(keras_file, tmp_path, capsys):
-    out = tmp_path / "onnx"
+    out = Path(tempfile.mkdtemp(dir=tmp_path))  # an empty directory, as `mktemp -d` makes, is taken
     assert cli_main(["export", str(keras_file), "--format", "onnx", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert f"wrote ONNX (opset 17) to {out}: log_prob.onnx" in printed
@@ -514,6 +515,7 @@ def test_cli_exports_a_keras_file_and_reports_the_verification(keras_file, tmp_p
 
 def test_cli_and_scripts_refuse_bad_input_in_one_line(keras_file, tmp_path, capsys):
     (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("mine")
     to_onnx_script = runpy.run_path(str(ROOT / "export" / "to_onnx.py"))["main"]
     to_saved_model_script = runpy.run_path(str(ROOT / "export" / "to_saved_model.py"))["main"]
     cases = [
@@ -538,7 +540,7 @@ def test_cli_and_scripts_refuse_bad_input_in_one_line(keras_file, tmp_path, caps
             status = exit.code
         err = capsys.readouterr().err
         assert status == 2 and fragment in err and len(err.strip().splitlines()) == 1, (fragment, err)
-    assert sorted(os.listdir(tmp_path)) == ["taken"]
+    assert sorted(os.listdir(tmp_path)) == ["taken"] and os.listdir(tmp_path / "taken") == ["keep.txt"]
 
 
 @pytest.mark.parametrize("script", ["to_onnx.py", "to_saved_model.py"])

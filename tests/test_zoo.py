@@ -51,6 +51,30 @@ def test_paper_sized_entries_say_they_have_no_weights(name):
         zoo.load(name)
 
 
+def test_load_model_takes_a_name_or_a_keras_file_with_other_weights(tmp_path):
+    """The loader of every command: a zoo name or a `.keras` file, with a weights file over either."""
+    saved = zoo.load("mnist_pixelcnn", weights=None)
+    saved.save(tmp_path / "mine.keras")
+    other = zoo.load("mnist_pixelcnn")
+    other.save_weights(tmp_path / "other.weights.h5")
+    for source in ("mnist_pixelcnn", str(tmp_path / "mine.keras")):
+        loaded = zoo.load_model(source, weights=str(tmp_path / "other.weights.h5"))
+        for a, b in zip(loaded.get_weights(), other.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    loaded = zoo.load_model(str(tmp_path / "mine.keras"))
+    for a, b in zip(loaded.get_weights(), saved.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    (tmp_path / "not_a.keras").write_bytes(b"not a zip")
+    for source, weights, message in [
+        ("mnist_dig", None, r"model must be a zoo name \(one of \[.*\]\) or an existing .keras file; got 'mnist_dig'"),
+        ("cifar10_row_paper", None, "'cifar10_row_paper' has no pretrained weights yet: pass --weights"),
+        ("mnist_pixelcnn", str(tmp_path / "missing.weights.h5"), "weights: no such file"),
+        (str(tmp_path / "not_a.keras"), None, "could not load"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            zoo.load_model(source, weights)
+
+
 @pytest.mark.parametrize("name", [n for n in zoo.list_models() if zoo.get_card(n).weights])
 def test_bundled_weights_hold_the_model_only(name):
     """No optimizer state in the package (zoo/publish.py strips it): it would triple its size."""

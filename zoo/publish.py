@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 
+from pixelrnn_keras.files import atomic_path
 from pixelrnn_keras.zoo.cards import WEIGHTS_DIR, read_cards
 from pixelrnn_keras.zoo.registry import load, sha256_of
 
@@ -33,9 +34,8 @@ def main():
     card = read_cards()[args.name]
     file = f"{card.name}.weights.h5"
     target = os.path.join(WEIGHTS_DIR, file)
-    partial = target[: -len(".weights.h5")] + ".partial.weights.h5"
-    load(card.name, weights=args.weights).save_weights(partial)  # an uncompiled model: no optimizer state
-    os.replace(partial, target)
+    with atomic_path(target) as partial:
+        load(card.name, weights=args.weights).save_weights(partial)  # an uncompiled model: no optimizer state
     card = dataclasses.replace(card, weights={"file": file, "sha256": sha256_of(target)}, metrics=None)
     card.save()  # the new sha256 must be on the card before `pixelrnn eval` loads the weights
 

@@ -8,6 +8,7 @@ Run from the repository root after a card changes: python zoo/render_cards.py
 import os
 import sys
 
+from pixelrnn_keras.files import atomic_path
 from pixelrnn_keras.zoo.cards import read_cards
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -79,9 +80,8 @@ def with_readme_table(text):
 
 
 def write(path, text):
-    with open(path + ".tmp", "w") as f:
+    with atomic_path(path) as partial, open(partial, "w") as f:
         f.write(text)
-    os.replace(path + ".tmp", path)
     print(f"wrote {os.path.normpath(path)}", file=sys.stderr)
 
 

@@ -7,6 +7,7 @@ import constriction
 import numpy as np
 import tensorflow as tf
 
+from pixelrnn_keras.checks import check_images
 from pixelrnn_keras.codec.header import (
     CorruptStreamError,
     Header,
@@ -17,7 +18,6 @@ from pixelrnn_keras.codec.header import (
 )
 from pixelrnn_keras.codec.conditional import UpperSteps
 from pixelrnn_keras.codec.steps import PRECISION, Stepper
-from pixelrnn_keras.models.inputs import check_images
 from pixelrnn_keras.models.multi_scale import MultiScalePixelRNN
 
 DEFAULT_BATCH_SIZE = 64

@@ -5,26 +5,21 @@
   and `complete`; `tf.saved_model.load(path)` is all a user needs.
 - `to_onnx(model, path)`: `log_prob.onnx` and `sample.onnx` (Gumbel noise as an input, so
   samples are reproducible across runtimes), for onnxruntime.
-- `export(name_or_file, format, out)`: either, from a zoo name or a `.keras` file, as the
-  `pixelrnn export` command and the scripts in the repository's export/ do.
 
-All write a directory atomically and verify what they wrote against the Keras model before
-it appears under `path`: a failed conversion leaves nothing behind.
+Both write a directory atomically and verify what they wrote against the Keras model before
+it appears under `path`: a failed conversion leaves nothing behind. Exporting from a zoo name or
+a `.keras` file, as `pixelrnn export` and the scripts in the repository's export/ do, is
+`pixelrnn_keras.export_command.export`, a floor higher: it needs the zoo.
 """
 
-from pixelrnn_keras.export.command import FORMATS, export
 from pixelrnn_keras.export.onnx_graphs import DEFAULT_OPSET, OPSETS, to_onnx
 from pixelrnn_keras.export.saved_model import to_saved_model
-from pixelrnn_keras.export.source import load_model
 from pixelrnn_keras.export.verification import VerificationError
 
 __all__ = [
     "DEFAULT_OPSET",
-    "FORMATS",
     "OPSETS",
     "VerificationError",
-    "export",
-    "load_model",
     "to_onnx",
     "to_saved_model",
 ]

@@ -7,7 +7,8 @@ import tempfile
 
 
 def check_destination(path, overwrite):
-    """Raise ValueError unless `path` may be written (new, or an existing directory and `overwrite`)."""
+    """Raise ValueError unless `path` may be written: new, an empty directory (as `mktemp -d` makes), or
+    an existing directory and `overwrite`."""
     path = os.fspath(path)
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
@@ -15,7 +16,7 @@ def check_destination(path, overwrite):
     if os.path.lexists(path):
         if not os.path.isdir(path) or os.path.islink(path):
             raise ValueError(f"path {path!r} exists and is not a directory")
-        if not overwrite:
+        if os.listdir(path) and not overwrite:
             raise ValueError(f"path {path!r} already exists; pass overwrite=True (--overwrite) to replace it")
 
 
@@ -24,7 +25,7 @@ def atomic_directory(path, overwrite=False):
     """Yields an empty temporary directory next to `path`; renamed to `path` if the block succeeds.
 
     If the block raises, the temporary directory is removed and `path` is left as it was. An
-    existing `path` (only with `overwrite`) is replaced by two renames and then deleted.
+    existing `path` (empty, or any with `overwrite`) is replaced by two renames and then deleted.
     """
     check_destination(path, overwrite)
     path = os.path.abspath(os.fspath(path))

@@ -4,12 +4,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pixelrnn_keras.checks import check_completion_args, check_images
 from pixelrnn_keras.layers.lstm_scan import forward_only
-from pixelrnn_keras.models.inputs import check_images
 from pixelrnn_keras.models.objective import ImageLikelihoodModel
 from pixelrnn_keras.models.pixel_rnn import PixelRNN, scale_images
-from pixelrnn_keras.sampling import two_stage
-from pixelrnn_keras.sampling.api import check_completion_args
 
 # Set by the multi-scale model itself, not by the `low` and `high` configurations.
 _OWN_KEYS = ("image_shape", "levels", "condition_features")
@@ -187,10 +185,12 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
         with forward_only():
             return self.log_prob_terms_from_logits(images, self(images))
 
-    # Sampling, in two stages (see pixelrnn_keras.sampling.two_stage).
+    # Sampling, in two stages (pixelrnn_keras.sampling.two_stage, imported when called as in PixelRNN).
 
     def sample(self, num, seed=None, temperature=1.0, method="cached"):
         """(num, n, n, C) int32 images: x_s from the low network, then the rest given x_s."""
+        from pixelrnn_keras.sampling import two_stage
+
         if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
             raise ValueError(f"num must be an int >= 1, got {num!r}")
         shape = (int(num), *self.image_shape)
@@ -205,6 +205,8 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
         Stage 1 completes x_s given its known sub-pixels (known sub-pixels off the grid are not
         seen by it); stage 2 draws the remaining off-grid sub-pixels in raster order given x_s.
         """
+        from pixelrnn_keras.sampling import two_stage
+
         images, known = check_completion_args(images, known, self.image_shape, self.levels)
         completed, _ = two_stage.draw(self, images, known, seed, temperature, method)
         return completed

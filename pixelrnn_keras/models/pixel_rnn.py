@@ -3,13 +3,12 @@
 import keras
 import tensorflow as tf
 
-from pixelrnn_keras import sampling
+from pixelrnn_keras.checks import check_images
 from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.lstm_scan import forward_only
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.cores import core_class
 from pixelrnn_keras.layers.residual import ResidualBlock
-from pixelrnn_keras.models.inputs import check_images
 from pixelrnn_keras.models.objective import ImageLikelihoodModel
 
 
@@ -194,15 +193,20 @@ class PixelRNN(ImageLikelihoodModel):
         with forward_only():
             return self.log_prob_from_logits(images, self(images, condition))
 
-    # Sampling (the samplers live in pixelrnn_keras.sampling).
+    # Sampling: the samplers live in pixelrnn_keras.sampling, a floor above the models, so these
+    # two methods import it when called (tests/test_layering.py lists them as its exemptions).
 
     def sample(self, num, seed=None, temperature=1.0, method="cached"):
         """(num, H, W, C) int32 images drawn from the model; see `pixelrnn_keras.sampling.sample`."""
+        from pixelrnn_keras import sampling
+
         return sampling.sample(self, num, seed=seed, temperature=temperature, method=method)
 
     def complete(self, images, known, seed=None, temperature=1.0, method="cached"):
         """`images` with the sub-pixels where `known` is False drawn from the model, in order;
         see `pixelrnn_keras.sampling.complete`."""
+        from pixelrnn_keras import sampling
+
         return sampling.complete(self, images, known, seed=seed, temperature=temperature, method=method)
 
     # One pixel at a time, in raster order, for the cached sampler (see layers/incremental.py):

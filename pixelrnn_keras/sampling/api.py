@@ -7,7 +7,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from pixelrnn_keras.models.inputs import check_images
+from pixelrnn_keras.checks import check_completion_args
 from pixelrnn_keras.sampling.cached import cached_loop
 from pixelrnn_keras.sampling.naive import naive_loop
 from pixelrnn_keras.sampling.noise import gumbel_noise
@@ -54,22 +54,6 @@ def complete(model, images, known, seed=None, temperature=1.0, method="cached", 
     """
     images, known = check_completion_args(images, known, model.image_shape, model.levels)
     return _draw(model, images, known, seed, temperature, method, jit_compile)
-
-
-def check_completion_args(images, known, image_shape, levels):
-    """(images (N, H, W, C) int32, known (N, H, W, C) bool) tensors, after checking both; see `complete`."""
-    given_shape = tuple(np.shape(images))
-    images = check_images(images, image_shape, levels)
-    if images.shape[0] == 0:
-        raise ValueError(f"images must hold at least one image, got shape {given_shape}")
-    known_dtype = getattr(known, "dtype", None)
-    if known_dtype is None or tf.as_dtype(known_dtype) != tf.bool or tuple(known.shape) != given_shape:
-        raise ValueError(
-            f"known must be a bool array of the shape of images {given_shape}, got "
-            f"{getattr(known_dtype, 'name', type(known).__name__)} of shape {tuple(np.shape(known))}"
-        )
-    known = tf.reshape(known, images.shape)  # adds the channel axis where images had none
-    return images, known
 
 
 def generate(model, gumbel, temperature, values, known, method="cached", jit_compile=True):

@@ -2,5 +2,6 @@
 
 from pixelrnn_keras.zoo.cards import ModelCard
 from pixelrnn_keras.zoo.registry import get_card, list_models, load
+from pixelrnn_keras.zoo.source import check_model_source, load_model
 
-__all__ = ["ModelCard", "get_card", "list_models", "load"]
+__all__ = ["ModelCard", "check_model_source", "get_card", "list_models", "load", "load_model"]

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from pixelrnn_keras.data.splits import split_holdout
+from pixelrnn_keras.files import atomic_path
 from pixelrnn_keras.models.presets import preset_config
 
 CARDS_DIR = os.path.join(os.path.dirname(__file__), "cards")
@@ -89,10 +90,8 @@ class ModelCard:
 
     def save(self):
         """Write the card atomically."""
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
+        with atomic_path(self.path) as partial, open(partial, "w") as f:
             f.write(self.to_json())
-        os.replace(tmp, self.path)
 
 
 def read_cards():

@@ -1,4 +1,7 @@
-"""Checks of integer image batches fed to a model, with errors that name the argument."""
+"""Checks of integer image batches fed to a model, with errors that name the argument.
+
+They sit below the models and the samplers, which both check what they are given.
+"""
 
 import numpy as np
 import tensorflow as tf
@@ -38,3 +41,22 @@ def check_images(images, image_shape, levels, name="images"):
     if len(shape) == 3:
         images = images[..., None]
     return images
+
+
+def check_completion_args(images, known, image_shape, levels):
+    """(images (N, H, W, C) int32, known (N, H, W, C) bool) tensors, after checking both.
+
+    `known` marks the sub-pixels of `images` to keep; the others are to be drawn.
+    """
+    given_shape = tuple(np.shape(images))
+    images = check_images(images, image_shape, levels)
+    if images.shape[0] == 0:
+        raise ValueError(f"images must hold at least one image, got shape {given_shape}")
+    known_dtype = getattr(known, "dtype", None)
+    if known_dtype is None or tf.as_dtype(known_dtype) != tf.bool or tuple(known.shape) != given_shape:
+        raise ValueError(
+            f"known must be a bool array of the shape of images {given_shape}, got "
+            f"{getattr(known_dtype, 'name', type(known).__name__)} of shape {tuple(np.shape(known))}"
+        )
+    known = tf.reshape(known, images.shape)  # adds the channel axis where images had none
+    return images, known
