@@ -60,3 +60,27 @@ def check_completion_args(images, known, image_shape, levels):
         )
     known = tf.reshape(known, images.shape)  # adds the channel axis where images had none
     return images, known
+
+
+def check_labels(labels, num_classes, batch=None):
+    """Return class `labels` as an int32 tensor (batch,), or raise ValueError naming `labels`.
+
+    Shape and dtype are checked always; the range [0, num_classes) whenever the values are known.
+    `batch`: the number of images they label, if known.
+    """
+    dtype = getattr(labels, "dtype", None)
+    if dtype is None:
+        labels = np.asarray(labels)
+        dtype = labels.dtype
+    dtype = tf.as_dtype(dtype)
+    expected = f"ints in [0, {num_classes}) of shape ({'batch' if batch is None else batch},)"
+    if not dtype.is_integer:
+        raise ValueError(f"labels must be {expected}; got dtype {dtype.name}")
+    shape = tuple(labels.shape)
+    if len(shape) != 1 or (batch is not None and shape[0] is not None and shape[0] != batch):
+        raise ValueError(f"labels must be {expected}; got shape {shape}")
+    if isinstance(labels, np.ndarray) or hasattr(labels, "numpy"):
+        values = np.asarray(labels)
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(f"labels must be {expected}; got values in [{values.min()}, {values.max()}]")
+    return tf.cast(labels, tf.int32)

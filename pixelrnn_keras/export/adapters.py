@@ -22,6 +22,7 @@ import tensorflow as tf
 from pixelrnn_keras.models import MultiScalePixelRNN, PixelRNN
 from pixelrnn_keras.sampling import generate, gumbel_noise, two_stage
 from pixelrnn_keras.sampling.cached import cached_loop
+from pixelrnn_keras.sampling.conditioned import Conditioned
 
 def check_model(model):
     """`model`, or ValueError if the exports cannot handle it."""
@@ -77,7 +78,7 @@ def draw_from_noise(model, noise, temperature, values=None, known=None, portable
             return images
 
         def high_loop(gumbel, temperature, values, known, condition):
-            return cached_loop(two_stage.Conditioned(model.high, condition), gumbel, temperature, values, known,
+            return cached_loop(Conditioned(model.high, condition), gumbel, temperature, values, known,
                                portable=True)
 
         images, _ = two_stage.two_stages(model, low, high, temperature, values, known, _portable(model.low), high_loop)

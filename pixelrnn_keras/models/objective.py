@@ -35,9 +35,24 @@ class ImageLikelihoodModel(keras.Model):
         images = x[0] if isinstance(x, (tuple, list)) else x
         return nll_loss(self, -self.log_prob_from_logits(images, y_pred), sample_weight)
 
+    num_classes = 0  # class-conditional subclasses set K > 0
+
+    def train_step(self, data):
+        return super().train_step(self._labels_as_inputs(data))
+
     def test_step(self, data):
         with forward_only():  # validation needs no gradient: the scans keep no activations
-            return super().test_step(data)
+            return super().test_step(self._labels_as_inputs(data))
+
+    def _labels_as_inputs(self, data):
+        """`fit` and `evaluate` data as the model takes it: a class-conditional model's labels (the
+        `y` of (images, labels) pairs) become part of its inputs; other models take images alone."""
+        images, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if not self.num_classes:
+            if labels is not None:
+                raise ValueError("labels must not be given: this model was built with num_classes=0 (unconditional)")
+            return data
+        return (images, labels), None, sample_weight
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))

@@ -1,9 +1,10 @@
 """The PixelRNN family of networks (paper, Table 1): PixelCNN, Row LSTM, Diagonal BiLSTM."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from pixelrnn_keras.checks import check_images
+from pixelrnn_keras.checks import check_images, check_labels
 from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.lstm_scan import forward_only
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
@@ -51,6 +52,11 @@ class PixelRNN(ImageLikelihoodModel):
             and a 1x1 unmasked convolution of it is added to the first convolution's output
             and to every block's input-to-state map (see `ResidualBlock`). The map must not
             depend on the image being modelled. 0: unconditional (no extra weights).
+        num_classes: K > 0 makes the model class-conditional: every call takes `labels`
+            (batch,) ints in [0, K), and the label enters as a learned per-class bias of the
+            first convolution and of every block's input-to-state pre-activations (the
+            condition mechanism above, fed the label's one-hot map). Its `classify` gives
+            log p(y | x) by Bayes' rule. 0: unconditional (no extra weights).
     """
 
     def __init__(
@@ -65,6 +71,7 @@ class PixelRNN(ImageLikelihoodModel):
         first_kernel_size=7,
         skip_connections=False,
         condition_features=0,
+        num_classes=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -91,6 +98,13 @@ class PixelRNN(ImageLikelihoodModel):
         if int(condition_features) < 0:
             raise ValueError(f"condition_features must be an int >= 0, got {condition_features}")
         self.condition_features = int(condition_features)
+        if int(num_classes) < 0 or (int(num_classes) and self.condition_features):
+            raise ValueError(
+                f"num_classes must be an int >= 0, and 0 for a model with condition_features; got {num_classes}"
+            )
+        self.num_classes = int(num_classes)
+        # A class-conditional model's condition is its labels' one-hot map.
+        self._condition_width = self.condition_features or self.num_classes
 
         groups = self.channels
         width = 2 * self.hidden
@@ -98,12 +112,12 @@ class PixelRNN(ImageLikelihoodModel):
         self.input_conv = MaskedConv2D(width, self.first_kernel_size, "A", groups, name="input_conv", dtype=dtype)
         self.blocks = [
             ResidualBlock(
-                self.arch, self.hidden, groups, self.kernel_size, self.condition_features, name=f"block_{i}", dtype=dtype
+                self.arch, self.hidden, groups, self.kernel_size, self._condition_width, name=f"block_{i}", dtype=dtype
             )
             for i in range(self.num_layers)
         ]
         self.input_condition = (
-            keras.layers.Dense(width, name="input_condition", dtype=dtype) if self.condition_features else None
+            keras.layers.Dense(width, name="input_condition", dtype=dtype) if self._condition_width else None
         )
         self.skips = (
             [MaskedConv2D(width, 1, "B", groups, name=f"skip_{i}", dtype=dtype) for i in range(self.num_layers)]
@@ -128,30 +142,57 @@ class PixelRNN(ImageLikelihoodModel):
         stream = (None, height, width, 2 * self.hidden)
         self.input_conv.build(image)
         if self.input_condition is not None:
-            self.input_condition.build((None, height, width, self.condition_features))
+            self.input_condition.build((None, height, width, self._condition_width))
         for block in self.blocks:
             block.build(stream, image if self._reads_row_context else None)
         for skip in self.skips:
             skip.build(stream)
         self.head_hidden.build(stream)
         self.head_logits.build((None, height, width, self.head_units))
+        if self.num_classes:
+            # log p(y) up to a constant, for `classify`; uniform until `set_class_prior`.
+            self.class_prior_logits = self.add_weight(
+                name="class_prior_logits", shape=(self.num_classes,), initializer="zeros", trainable=False
+            )
         self.built = True
 
     def _check_condition(self, condition):
         """`condition` as a (batch, H, W, c) map in the compute dtype, or None for an unconditional model."""
-        if not self.condition_features:
+        if not self._condition_width:
             if condition is not None:
                 raise ValueError("condition must be None: this model was built with condition_features=0")
             return None
-        expected = (*self.image_shape[:2], self.condition_features)
+        expected = (*self.image_shape[:2], self._condition_width)
         shape = None if condition is None else tuple(condition.shape)
         if shape is None or len(shape) != 4 or any(s is not None and s != e for s, e in zip(shape[1:], expected)):
             raise ValueError(f"condition must be a map of shape (batch, {', '.join(map(str, expected))}), got {shape}")
         return tf.cast(condition, self.compute_dtype)
 
-    def call(self, images, condition=None):
+    def _condition_map(self, condition, labels, batch=None):
+        """The condition map of a call: from `labels` for a class-conditional model (or the map
+        `label_condition` made of them, as the samplers pass it on), else `condition` checked."""
+        if labels is None:
+            if self.num_classes and condition is None:
+                raise ValueError(f"labels must be given: this model was built with num_classes={self.num_classes}")
+            return self._check_condition(condition)
+        if not self.num_classes:
+            raise ValueError("labels must be None: this model was built with num_classes=0 (unconditional)")
+        if condition is not None:
+            raise ValueError("condition must be None when labels are given")
+        return self.label_condition(labels, batch)
+
+    def label_condition(self, labels, batch=None):
+        """The condition map (batch, H, W, K) of class `labels` (batch,): each label's one-hot vector
+        at every pixel. `batch`: the number of images labelled, if known (checked)."""
+        labels = check_labels(labels, self.num_classes, batch)
+        one_hot = tf.one_hot(labels, self.num_classes, dtype=self.compute_dtype)[:, None, None, :]
+        return tf.broadcast_to(one_hot, [tf.shape(labels)[0], *self.image_shape[:2], self.num_classes])
+
+    def call(self, images, condition=None, labels=None):
+        if isinstance(images, (tuple, list)):  # (images, labels), as `fit` passes them
+            images, labels = images
         images = check_images(images, self.image_shape, self.levels)
-        condition = self._check_condition(condition)
+        condition = self._condition_map(condition, labels, images.shape[0])
         x = scale_images(images, self.levels, self.compute_dtype)
         stream = self.input_conv(x)
         if condition is not None:
@@ -173,15 +214,40 @@ class PixelRNN(ImageLikelihoodModel):
         nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=images, logits=tf.cast(logits, tf.float32))
         return -tf.reduce_sum(nll, axis=[1, 2, 3])
 
-    def log_prob(self, images, condition=None):
-        """(batch,) log-likelihood of each image in nats (given `condition`, for a conditional model).
+    def log_prob(self, images, condition=None, labels=None):
+        """(batch,) log-likelihood of each image in nats (given `condition`, or the class `labels`
+        (batch,) of a class-conditional model: log p(x | y)).
 
         See `nats_to_bits_per_dim` for bits/dim."""
         images = check_images(images, self.image_shape, self.levels)
+        condition = self._condition_map(condition, labels, images.shape[0])
         if condition is None:
-            self._check_condition(None)
             return self._log_prob_fn(images)
-        return self._conditional_log_prob_fn(images, self._check_condition(condition))
+        return self._conditional_log_prob_fn(images, condition)
+
+    def classify(self, images, batch_size=64):
+        """(batch, K) log p(y | x) of a class-conditional model, by Bayes' rule from log p(x | y)
+        for every class y and the class prior (`set_class_prior`; uniform unless set): a
+        generative classifier. Rows sum to 1 in probability; argmax is the predicted class."""
+        if not self.num_classes:
+            raise ValueError("classify needs a class-conditional model (num_classes > 0)")
+        images = check_images(images, self.image_shape, self.levels)
+        parts = []
+        for start in range(0, int(images.shape[0]), batch_size):
+            chunk = images[start : start + batch_size]
+            count = int(chunk.shape[0])
+            parts.append(
+                tf.stack([self.log_prob(chunk, labels=tf.fill([count], y)) for y in range(self.num_classes)], axis=1)
+            )
+        joint = tf.concat(parts, axis=0) + tf.nn.log_softmax(self.class_prior_logits)
+        return joint - tf.reduce_logsumexp(joint, axis=1, keepdims=True)
+
+    def set_class_prior(self, labels):
+        """Sets the class prior of `classify` to the class frequencies of `labels` (e.g. the
+        training labels); every class keeps a count of at least 1."""
+        labels = check_labels(labels, self.num_classes)
+        counts = np.bincount(np.asarray(labels), minlength=self.num_classes) + 1
+        self.class_prior_logits.assign(np.log(counts / counts.sum()).astype("float32"))
 
     @tf.function(reduce_retracing=True)
     def _log_prob_fn(self, images):
@@ -196,32 +262,40 @@ class PixelRNN(ImageLikelihoodModel):
     # Sampling: the samplers live in pixelrnn_keras.sampling, a floor above the models, so these
     # two methods import it when called (tests/test_layering.py lists them as its exemptions).
 
-    def sample(self, num, seed=None, temperature=1.0, method="cached"):
-        """(num, H, W, C) int32 images drawn from the model; see `pixelrnn_keras.sampling.sample`."""
+    def sample(self, num, seed=None, temperature=1.0, method="cached", labels=None):
+        """(num, H, W, C) int32 images drawn from the model; see `pixelrnn_keras.sampling.sample`.
+
+        labels: for a class-conditional model, the class of every image: an int for all, or (num,)."""
         from pixelrnn_keras import sampling
 
-        return sampling.sample(self, num, seed=seed, temperature=temperature, method=method)
+        condition = self._condition_map(None, _labels_for(labels, num), num if isinstance(num, int) else None)
+        return sampling.sample(self, num, seed=seed, temperature=temperature, method=method, condition=condition)
 
-    def complete(self, images, known, seed=None, temperature=1.0, method="cached"):
+    def complete(self, images, known, seed=None, temperature=1.0, method="cached", labels=None):
         """`images` with the sub-pixels where `known` is False drawn from the model, in order;
-        see `pixelrnn_keras.sampling.complete`."""
+        see `pixelrnn_keras.sampling.complete`. labels: as in `sample`, for every image."""
         from pixelrnn_keras import sampling
 
-        return sampling.complete(self, images, known, seed=seed, temperature=temperature, method=method)
+        num = len(images)
+        condition = self._condition_map(None, _labels_for(labels, num), num)
+        return sampling.complete(
+            self, images, known, seed=seed, temperature=temperature, method=method, condition=condition
+        )
 
     # One pixel at a time, in raster order, for the cached sampler (see layers/incremental.py):
     # per pixel, `step` once per colour channel from the same cache, then `end_pixel` on the cache
     # of the last call; `end_row` after the last pixel of each row.
 
-    def init_cache(self, batch, condition=None):
+    def init_cache(self, batch, condition=None, labels=None):
         """Every layer's cache before the first pixel: (input_conv, blocks, skips, head_hidden, head_logits),
-        and for a conditional model the first convolution's bias map (batch, H, W, 2h) from `condition`.
+        and for a conditional model the first convolution's bias map (batch, H, W, 2h) from `condition`
+        (or from the class `labels`, for a class-conditional model).
 
         The blocks compute their bias maps from `condition` here, once per sampling run.
         """
         height, width, _ = self.image_shape
         dtype = self.compute_dtype
-        condition = self._check_condition(condition)
+        condition = self._condition_map(condition, labels, batch if isinstance(batch, int) else None)
 
         def init(layer):
             return layer.init_cache(batch, height, width, dtype)
@@ -294,4 +368,13 @@ class PixelRNN(ImageLikelihoodModel):
         )
         if self.condition_features:  # unconditional configs stay as they were
             config.update(condition_features=self.condition_features)
+        if self.num_classes:
+            config.update(num_classes=self.num_classes)
         return config
+
+
+def _labels_for(labels, num):
+    """`labels` (batch,) for `num` images: one int stands for all of them."""
+    if isinstance(labels, (int, np.integer)) and not isinstance(labels, bool) and isinstance(num, int):
+        return np.full([num], labels, np.int32)
+    return labels

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from pixelrnn_keras.checks import check_completion_args
 from pixelrnn_keras.sampling.cached import cached_loop
+from pixelrnn_keras.sampling.conditioned import Conditioned
 from pixelrnn_keras.sampling.naive import naive_loop
 from pixelrnn_keras.sampling.noise import gumbel_noise
 
@@ -19,7 +20,7 @@ LOOPS = {"cached": cached_loop, "naive": naive_loop}
 _COMPILED = weakref.WeakKeyDictionary()
 
 
-def sample(model, num, seed=None, temperature=1.0, method="cached", jit_compile=True):
+def sample(model, num, seed=None, temperature=1.0, method="cached", jit_compile=True, condition=None):
     """Draws `num` images from `model`, sub-pixel by sub-pixel.
 
     Args:
@@ -29,6 +30,8 @@ def sample(model, num, seed=None, temperature=1.0, method="cached", jit_compile=
         temperature: > 0; the logits are divided by it (1 samples the model's distribution).
         method: "cached" (fast) or "naive" (one full forward pass per sub-pixel; the reference).
         jit_compile: compile the whole loop with XLA.
+        condition: for a conditional model, its (num, H, W, c) condition map (for class labels:
+            `model.label_condition(labels)`; `PixelRNN.sample(num, labels=...)` makes it).
 
     Returns:
         (num, H, W, C) int32 tensor of values in [0, levels).
@@ -38,25 +41,25 @@ def sample(model, num, seed=None, temperature=1.0, method="cached", jit_compile=
     shape = (int(num), *model.image_shape)
     values = tf.zeros(shape, tf.int32)
     known = tf.zeros(shape, tf.bool)
-    return _draw(model, values, known, seed, temperature, method, jit_compile)
+    return _draw(model, values, known, seed, temperature, method, jit_compile, condition)
 
 
-def complete(model, images, known, seed=None, temperature=1.0, method="cached", jit_compile=True):
+def complete(model, images, known, seed=None, temperature=1.0, method="cached", jit_compile=True, condition=None):
     """Keeps the sub-pixels of `images` where `known` is True and draws the others in order.
 
     Args:
         images: (N, H, W, C) integers in [0, levels); values where `known` is False are ignored.
         known: (N, H, W, C) bool.
-        seed, temperature, method, jit_compile: as in `sample`.
+        seed, temperature, method, jit_compile, condition: as in `sample`.
 
     Returns:
         (N, H, W, C) int32 tensor.
     """
     images, known = check_completion_args(images, known, model.image_shape, model.levels)
-    return _draw(model, images, known, seed, temperature, method, jit_compile)
+    return _draw(model, images, known, seed, temperature, method, jit_compile, condition)
 
 
-def generate(model, gumbel, temperature, values, known, method="cached", jit_compile=True):
+def generate(model, gumbel, temperature, values, known, method="cached", jit_compile=True, condition=None):
     """The compiled sampling loop, noise in: (images (N, H, W, C) int32, logits used (N, H, W, C, L)).
 
     Args:
@@ -64,26 +67,35 @@ def generate(model, gumbel, temperature, values, known, method="cached", jit_com
         temperature: float scalar > 0.
         values: (N, H, W, C) int32, kept where `known`.
         known: (N, H, W, C) bool.
+        condition: a conditional model's (N, H, W, c) condition map, or None.
 
     The logits are those each sub-pixel was drawn from (for checks: they equal the logits of a
     forward pass of the returned images).
     """
     check_method(method)
     temperature = tf.cast(temperature, gumbel.dtype)
-    return _compiled(model, method, bool(jit_compile))(gumbel, temperature, values, known)
+    if condition is None:
+        return _compiled(model, method, bool(jit_compile), False)(gumbel, temperature, values, known)
+    return _compiled(model, method, bool(jit_compile), True)(gumbel, temperature, values, known, condition)
 
 
-def _compiled(model, method, jit_compile):
+def _compiled(model, method, jit_compile, conditional):
+    """The compiled loop of `model`; a conditional one takes the condition map as its last argument
+    (an argument, not a constant: one program for every condition)."""
     functions = _COMPILED.setdefault(model, {})
-    if (method, jit_compile) not in functions:
+    key = method, jit_compile, conditional
+    if key not in functions:
         loop, model_ref = LOOPS[method], weakref.ref(model)
 
         def run(*args):
+            if conditional:
+                *args, condition = args
+                return loop(Conditioned(model_ref(), condition), *args)
             return loop(model_ref(), *args)
 
-        run.__name__ = loop.__name__  # in traces and XLA dumps
-        functions[method, jit_compile] = tf.function(run, jit_compile=jit_compile, autograph=False)
-    return functions[method, jit_compile]
+        run.__name__ = f"{'conditional_' if conditional else ''}{loop.__name__}"  # in traces and XLA dumps
+        functions[key] = tf.function(run, jit_compile=jit_compile, autograph=False)
+    return functions[key]
 
 
 def check_method(method):
@@ -105,8 +117,8 @@ def check_draw_args(seed, temperature, method):
     return int(seed)
 
 
-def _draw(model, values, known, seed, temperature, method, jit_compile):
+def _draw(model, values, known, seed, temperature, method, jit_compile, condition):
     seed = check_draw_args(seed, temperature, method)
     gumbel = gumbel_noise(values.shape[0], model.image_shape, model.levels, int(seed), model.compute_dtype)
-    images, _ = generate(model, gumbel, temperature, values, known, method, jit_compile)
+    images, _ = generate(model, gumbel, temperature, values, known, method, jit_compile, condition)
     return images

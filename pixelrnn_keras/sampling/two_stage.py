@@ -11,16 +11,10 @@ the portable cached loop, and the seeds are derived in TensorFlow ops, so that a
 SavedModel derives them from a seed tensor (see `pixelrnn_keras.export.adapters`).
 """
 
-import weakref
-
 import tensorflow as tf
 
 from pixelrnn_keras.sampling.api import LOOPS, check_method, check_draw_args, generate
 from pixelrnn_keras.sampling.noise import gumbel_noise
-
-# model -> {(method, jit_compile): tf.function} for stage 2, as in api.py.
-_COMPILED = weakref.WeakKeyDictionary()
-
 
 # numpy's SeedSequence (numpy/random/bit_generator.pyx) for an entropy of up to 4 32-bit words.
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
@@ -90,42 +84,6 @@ def stage_noise(model, num, seed):
     )
 
 
-class Conditioned:
-    """A conditional PixelRNN with its condition map fixed, in the interface the sampling loops drive.
-
-    Args:
-        network: a `PixelRNN` built with condition_features > 0.
-        condition: (batch, H, W, condition_features) map.
-    """
-
-    def __init__(self, network, condition):
-        self.network = network
-        self.condition = condition
-
-    @property
-    def image_shape(self):
-        return self.network.image_shape
-
-    @property
-    def levels(self):
-        return self.network.levels
-
-    def __call__(self, images):
-        return self.network(images, self.condition)
-
-    def init_cache(self, batch):
-        return self.network.init_cache(batch, self.condition)
-
-    def step(self, cache, pixel, i, j):
-        return self.network.step(cache, pixel, i, j)
-
-    def end_pixel(self, cache, pixel, i, j):
-        return self.network.end_pixel(cache, pixel, i, j)
-
-    def end_row(self, cache, row, i):
-        return self.network.end_row(cache, row, i)
-
-
 def draw(model, values, known, seed, temperature, method="cached", jit_compile=True):
     """Completes `values` where `known` is False, in two stages; (images, high-stage logits).
 
@@ -151,8 +109,10 @@ def draw_from_noise(model, low_gumbel, high_gumbel, temperature, values, known, 
     def low_loop(gumbel, temperature, values, known):
         return generate(model.low, gumbel, temperature, values, known, method, jit_compile)
 
-    return two_stages(model, low_gumbel, high_gumbel, temperature, values, known, low_loop,
-                      _compiled(model, method, bool(jit_compile)))
+    def high_loop(gumbel, temperature, values, known, condition):
+        return generate(model.high, gumbel, temperature, values, known, method, jit_compile, condition)
+
+    return two_stages(model, low_gumbel, high_gumbel, temperature, values, known, low_loop, high_loop)
 
 
 def two_stages(model, low_gumbel, high_gumbel, temperature, values, known, low_loop, high_loop):
@@ -179,16 +139,3 @@ def two_stages(model, low_gumbel, high_gumbel, temperature, values, known, low_l
 def upsample_nearest(images, factor):
     """(N, s, s, C) -> (N, s * factor, s * factor, C), each pixel repeated factor x factor times."""
     return tf.repeat(tf.repeat(images, factor, axis=1), factor, axis=2)
-
-
-def _compiled(model, method, jit_compile):
-    functions = _COMPILED.setdefault(model, {})
-    if (method, jit_compile) not in functions:
-        loop, model_ref = LOOPS[method], weakref.ref(model)
-
-        def run(gumbel, temperature, values, known, condition):
-            return loop(Conditioned(model_ref().high, condition), gumbel, temperature, values, known)
-
-        run.__name__ = f"two_stage_{loop.__name__}"
-        functions[method, jit_compile] = tf.function(run, jit_compile=jit_compile, autograph=False)
-    return functions[method, jit_compile]
