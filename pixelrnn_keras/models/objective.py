@@ -46,12 +46,11 @@ class ImageLikelihoodModel(keras.Model):
 
     def _labels_as_inputs(self, data):
         """`fit` and `evaluate` data as the model takes it: a class-conditional model's labels (the
-        `y` of (images, labels) pairs) become part of its inputs; other models take images alone."""
+        `y` of (images, labels) pairs) become part of its inputs; an unconditional model reads the images
+        alone and ignores any `y` (a dataset of (image, label) pairs trains it unchanged)."""
         images, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if not self.num_classes:
-            if labels is not None:
-                raise ValueError("labels must not be given: this model was built with num_classes=0 (unconditional)")
-            return data
+            return images, None, sample_weight
         return (images, labels), None, sample_weight
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
