@@ -163,7 +163,9 @@ def main():
     card = get_card(args.cifar_model)
     held_out = held_out_cifar(card, args.cifar_data)[: args.cifar_images]
     model = load(args.cifar_model)
-    report("CIFAR-10 (32x32x3, 256 levels), images held out of training", model, held_out, min(args.batch, len(held_out)))
+    report(
+        "CIFAR-10 (32x32x3, 256 levels), images held out of training", model, held_out, min(args.batch, len(held_out))
+    )
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ def main():
     print("\nlog_prob throughput (images/s; ratios > 1: faster than Keras)")
     print(header)
     print("-" * len(header))
-    for name, model, weights, lp, _, _, agree in rows:
+    for name, model, _weights, lp, _, _, agree in rows:
         rate = {r: args.batch / s for r, s in lp.items()}
         arch, image = adapters.describe(model)["pixelrnn.arch"], "x".join(map(str, model.image_shape))
         print(

@@ -93,9 +93,7 @@ def measure_naive(model, jit, args):
 
 
 def build(arch, shape, levels, args):
-    return PixelRNN(
-        arch, shape, levels=levels, num_layers=args.layers, hidden=args.hidden, head_units=args.head_units
-    )
+    return PixelRNN(arch, shape, levels=levels, num_layers=args.layers, hidden=args.hidden, head_units=args.head_units)
 
 
 def main():

@@ -59,8 +59,17 @@ TARGETS = {"diagonal_bilstm": 25.0, "row_lstm": 30.0}
 # ---------------------------------------------------------------------------------------
 
 
-def model_forward_flops(arch, image_shape, levels, num_layers, hidden, head_units, kernel_size=3,
-                        first_kernel_size=7, skip_connections=False):
+def model_forward_flops(
+    arch,
+    image_shape,
+    levels,
+    num_layers,
+    hidden,
+    head_units,
+    kernel_size=3,
+    first_kernel_size=7,
+    skip_connections=False,
+):
     """Useful forward FLOPs of one image through `PixelRNN(...)` with this config: the core's own count
     (its `forward_flops`), the block's 1x1 convolutions around it, the first convolution and the head."""
     height, width, channels = image_shape
@@ -112,7 +121,7 @@ def round_robin(tasks, rounds, reps, log=None):
     names = list(tasks)
     samples = {name: [] for name in names}
     for r in range(rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             samples[name].extend(timed(tasks[name], reps))
         if log:
@@ -152,8 +161,14 @@ class Config:
         self.name = f"{arch}@{self.image}{self.variant}"
         keras.utils.set_random_seed(args.seed)
         self.model = PixelRNN(
-            arch, image_shape, levels=levels, num_layers=args.layers, hidden=args.hidden,
-            head_units=args.head, kernel_size=args.kernel, dtype=precision,
+            arch,
+            image_shape,
+            levels=levels,
+            num_layers=args.layers,
+            hidden=args.hidden,
+            head_units=args.head,
+            kernel_size=args.kernel,
+            dtype=precision,
         )
         self.model.compile(optimizer=keras.optimizers.Adam(1e-4), jit_compile=jit)
         rng = np.random.default_rng(args.seed)
@@ -192,7 +207,10 @@ class Config:
 
 def fmt_table(header, rows):
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda cells: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+
+    def line(cells):
+        return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -200,7 +218,10 @@ def run_models(args, log):
     jits = {"off": [False], "on": [True], "both": [False, True]}[args.jit]
     configs = [
         Config(arch, shape, levels, args, jit, precision)
-        for shape, levels in args.images for jit in jits for precision in args.precision for arch in args.archs
+        for shape, levels in args.images
+        for jit in jits
+        for precision in args.precision
+        for arch in args.archs
     ]
     for c in configs:
         log(f"compiling + warm-up {c.name} ...")
@@ -213,8 +234,10 @@ def run_models(args, log):
                 counted = profiler_flops(c.model)
                 if counted is not None:
                     agree = "agrees" if counted == c.forward_flops else "DIFFERS"
-                    print(f"FLOP check {c.name}: analytic {c.forward_flops / 1e6:.3f} MFLOP/img, "
-                          f"TF profiler (Conv2D+MatMul, batch 1) {counted / 1e6:.3f} MFLOP/img: {agree}")
+                    print(
+                        f"FLOP check {c.name}: analytic {c.forward_flops / 1e6:.3f} MFLOP/img, "
+                        f"TF profiler (Conv2D+MatMul, batch 1) {counted / 1e6:.3f} MFLOP/img: {agree}"
+                    )
 
     gemm = Gemm(args.gemm_size, args.seed)
     gemm.tf()
@@ -232,9 +255,11 @@ def run_models(args, log):
     gemm_np = [gemm.flops / t / 1e9 for t in samples["gemm_np"]]
     peak = max(gemm_tf)
     print()
-    print(f"fp32 GEMM {args.gemm_size}^2, {len(gemm_tf)} samples: tf.matmul best {peak:.1f} GFLOP/s "
-          f"(median {statistics.median(gemm_tf):.1f}); numpy best {max(gemm_np):.1f} "
-          f"(median {statistics.median(gemm_np):.1f}). PEAK = tf.matmul best = {peak:.1f} GFLOP/s")
+    print(
+        f"fp32 GEMM {args.gemm_size}^2, {len(gemm_tf)} samples: tf.matmul best {peak:.1f} GFLOP/s "
+        f"(median {statistics.median(gemm_tf):.1f}); numpy best {max(gemm_np):.1f} "
+        f"(median {statistics.median(gemm_np):.1f}). PEAK = tf.matmul best = {peak:.1f} GFLOP/s"
+    )
     print()
 
     rows, results = [], {}
@@ -244,22 +269,55 @@ def run_models(args, log):
         train_ips, lp_ips = c.batch / t_train, c.batch / t_lp
         train_gflops = 3 * c.forward_flops * train_ips / 1e9
         lp_gflops = c.forward_flops * lp_ips / 1e9
-        results[c.name] = dict(cfg=c, train_ips=train_ips, lp_ips=lp_ips, train_gflops=train_gflops, lp_gflops=lp_gflops)
+        results[c.name] = dict(
+            cfg=c, train_ips=train_ips, lp_ips=lp_ips, train_gflops=train_gflops, lp_gflops=lp_gflops
+        )
         target = TARGETS.get(c.arch)
         pct = 100 * train_gflops / peak
         status = "" if target is None else f">={target:.0f}% {'ok' if pct >= target else 'MISS'}"
-        rows.append([
-            c.arch, c.image, "yes" if c.jit else "no", c.precision, f"{c.params:,}", f"{c.forward_flops / 1e6:.1f}",
-            f"{train_ips:.1f}", f"{lp_ips:.1f}", f"{train_gflops:.2f}", f"{pct:.1f}%",
-            f"{lp_gflops:.2f}", f"{100 * lp_gflops / peak:.1f}%", status, f"{c.first_train_s:.0f}",
-        ])
-    print(fmt_table(
-        ["arch", "image", "jit", "precision", "params", "fwd MFLOP/img", "train img/s", "log_prob img/s", "train GFLOP/s",
-         "train %peak", "lp GFLOP/s", "lp %peak", "target (train)", "1st step s"],
-        rows,
-    ))
-    print(f"(%peak is against the best-of GEMM; against the median GEMM of the same rounds, "
-          f"multiply by {peak / statistics.median(gemm_tf):.2f})")
+        rows.append(
+            [
+                c.arch,
+                c.image,
+                "yes" if c.jit else "no",
+                c.precision,
+                f"{c.params:,}",
+                f"{c.forward_flops / 1e6:.1f}",
+                f"{train_ips:.1f}",
+                f"{lp_ips:.1f}",
+                f"{train_gflops:.2f}",
+                f"{pct:.1f}%",
+                f"{lp_gflops:.2f}",
+                f"{100 * lp_gflops / peak:.1f}%",
+                status,
+                f"{c.first_train_s:.0f}",
+            ]
+        )
+    print(
+        fmt_table(
+            [
+                "arch",
+                "image",
+                "jit",
+                "precision",
+                "params",
+                "fwd MFLOP/img",
+                "train img/s",
+                "log_prob img/s",
+                "train GFLOP/s",
+                "train %peak",
+                "lp GFLOP/s",
+                "lp %peak",
+                "target (train)",
+                "1st step s",
+            ],
+            rows,
+        )
+    )
+    print(
+        f"(%peak is against the best-of GEMM; against the median GEMM of the same rounds, "
+        f"multiply by {peak / statistics.median(gemm_tf):.2f})"
+    )
     print()
     rows = []
     for c in configs:
@@ -267,23 +325,53 @@ def run_models(args, log):
         if base is None:
             continue
         r = results[c.name]
-        rows.append([
-            c.arch, c.image, "yes" if c.jit else "no", c.precision,
-            f"{c.forward_flops / base['cfg'].forward_flops:.2f}",
-            f"{r['train_ips'] / base['train_ips']:.3f}", f"{r['lp_ips'] / base['lp_ips']:.3f}",
-            f"{r['train_gflops'] / base['train_gflops']:.3f}", f"{r['lp_gflops'] / base['lp_gflops']:.3f}",
-        ])
+        rows.append(
+            [
+                c.arch,
+                c.image,
+                "yes" if c.jit else "no",
+                c.precision,
+                f"{c.forward_flops / base['cfg'].forward_flops:.2f}",
+                f"{r['train_ips'] / base['train_ips']:.3f}",
+                f"{r['lp_ips'] / base['lp_ips']:.3f}",
+                f"{r['train_gflops'] / base['train_gflops']:.3f}",
+                f"{r['lp_gflops'] / base['lp_gflops']:.3f}",
+            ]
+        )
     if rows:
         print("relative to PixelCNN at the same image (ratio of medians):")
-        print(fmt_table(["arch", "image", "jit", "precision", "FLOP/img", "train img/s", "log_prob img/s", "train GFLOP/s", "lp GFLOP/s"], rows))
+        print(
+            fmt_table(
+                [
+                    "arch",
+                    "image",
+                    "jit",
+                    "precision",
+                    "FLOP/img",
+                    "train img/s",
+                    "log_prob img/s",
+                    "train GFLOP/s",
+                    "lp GFLOP/s",
+                ],
+                rows,
+            )
+        )
     rows = []
     for c in configs:
         base = results.get(f"{c.arch}@{c.image}{'+jit' if c.jit else ''}")
         if c.precision == "float32" or base is None:
             continue
         r = results[c.name]
-        rows.append([c.arch, c.image, "yes" if c.jit else "no", c.precision,
-                     f"{r['train_ips'] / base['train_ips']:.3f}", f"{r['lp_ips'] / base['lp_ips']:.3f}"])
+        rows.append(
+            [
+                c.arch,
+                c.image,
+                "yes" if c.jit else "no",
+                c.precision,
+                f"{r['train_ips'] / base['train_ips']:.3f}",
+                f"{r['lp_ips'] / base['lp_ips']:.3f}",
+            ]
+        )
     if rows:
         print("\nrelative to float32, same arch and image (ratio of medians; > 1: faster):")
         print(fmt_table(["arch", "image", "jit", "precision", "train img/s", "log_prob img/s"], rows))
@@ -294,13 +382,17 @@ def run_models(args, log):
             continue
         before_ips = c.batch / statistics.median(before)
         after_ips = results[c.name]["lp_ips"]
-        rows.append([c.arch, c.image, c.precision, f"{before_ips:.1f}", f"{after_ips:.1f}", f"{after_ips / before_ips:.3f}"])
+        rows.append(
+            [c.arch, c.image, c.precision, f"{before_ips:.1f}", f"{after_ips:.1f}", f"{after_ips / before_ips:.3f}"]
+        )
     if rows:
         print("\nlog_prob img/s: the training forward (scans keep activations) vs forward-only (what log_prob runs):")
         print(fmt_table(["arch", "image", "precision", "training forward", "forward-only", "ratio"], rows))
-    spread = max(
-        (statistics.pstdev(v) / statistics.median(v), k) for k, v in samples.items() if len(v) > 1
-    ) if any(len(v) > 1 for v in samples.values()) else None
+    spread = (
+        max((statistics.pstdev(v) / statistics.median(v), k) for k, v in samples.items() if len(v) > 1)
+        if any(len(v) > 1 for v in samples.values())
+        else None
+    )
     if spread:
         print(f"\nnoise: largest stdev/median over samples {100 * spread[0]:.0f}% ({spread[1]})")
     return configs, peak
@@ -370,23 +462,31 @@ def _recurrent_layer_tasks(core, inputs, ctx, gates, kernel, valid, chunks, layo
     d_hidden = tuple(tf.random.normal(h.shape) for h in hidden)
     # The step GEMMs as the chunks execute them: (t1 - t0) steps over s1 - s0 positions each.
     executed_steps = sum(g.shape[0] * g.shape[2] for g in gates) // positions
-    loop, one, gemm_flops = _step_gemm_tasks(executed_steps, directions, batch * positions, kernel.shape[1],
-                                             kernel.shape[2])
+    loop, one, gemm_flops = _step_gemm_tasks(
+        executed_steps, directions, batch * positions, kernel.shape[1], kernel.shape[2]
+    )
     layer_fwd, layer_fwd_bwd, layer_xla = _layer_tasks(core, inputs, ctx)
     tasks = {name: ((lambda f=f, x=x: touch(f(*x))), 0, 0) for name, (f, x) in layout.items()}
-    tasks.update({
-        "LSTM scan forward (XLA)": (lambda: touch(scan.forward(gates, kernel, valid, chunks)), useful_s2s,
-                                    gemm_flops),
-        "LSTM scan backward (XLA)": (
-            lambda: touch(scan.backward(kernel, valid, chunks, saved, d_hidden)),
-            2 * useful_s2s, 2 * gemm_flops),
-        f"  {executed_steps} step GEMMs {directions}x({batch * positions}x{kernel.shape[1]})x({kernel.shape[1]}x"
-        f"{kernel.shape[2]}) in a loop": (loop, gemm_flops, gemm_flops),
-        "  the same GEMM FLOPs as one matmul": (one, gemm_flops, gemm_flops),
-        "LAYER forward": (layer_fwd, useful_i2s + useful_s2s, None),
-        "LAYER forward+backward": (layer_fwd_bwd, 3 * (useful_i2s + useful_s2s), None),
-        "  LAYER forward+backward, jit_compile=True": (layer_xla, 3 * (useful_i2s + useful_s2s), None),
-    })
+    tasks.update(
+        {
+            "LSTM scan forward (XLA)": (
+                lambda: touch(scan.forward(gates, kernel, valid, chunks)),
+                useful_s2s,
+                gemm_flops,
+            ),
+            "LSTM scan backward (XLA)": (
+                lambda: touch(scan.backward(kernel, valid, chunks, saved, d_hidden)),
+                2 * useful_s2s,
+                2 * gemm_flops,
+            ),
+            f"  {executed_steps} step GEMMs {directions}x({batch * positions}x{kernel.shape[1]})x({kernel.shape[1]}x"
+            f"{kernel.shape[2]}) in a loop": (loop, gemm_flops, gemm_flops),
+            "  the same GEMM FLOPs as one matmul": (one, gemm_flops, gemm_flops),
+            "LAYER forward": (layer_fwd, useful_i2s + useful_s2s, None),
+            "LAYER forward+backward": (layer_fwd_bwd, 3 * (useful_i2s + useful_s2s), None),
+            "  LAYER forward+backward, jit_compile=True": (layer_xla, 3 * (useful_i2s + useful_s2s), None),
+        }
+    )
     return tasks, gemm_flops
 
 
@@ -406,20 +506,27 @@ def diagonal_pieces(core, batch, image_shape, hidden):
     columns = layout.to_chunks(left, right)
     kernel = tf.identity(core.state_to_state)
     useful_s2s = batch * 2 * conv_flops(height, width, 2, 1, u, 4 * u)
-    useful_i2s = batch * (conv_flops(height, width, 1, 1, 2 * hidden, 4 * u)
-                          + conv_flops(height, width, 1, 1, 2 * hidden + channels, 4 * u))
+    useful_i2s = batch * (
+        conv_flops(height, width, 1, 1, 2 * hidden, 4 * u)
+        + conv_flops(height, width, 1, 1, 2 * hidden + channels, 4 * u)
+    )
     hidden_states = core._scan.forward(columns, kernel, valid, chunks)[0]
     layout_tasks = {
         "image to the scan's chunks, both directions (XLA gather, fwd)": (layout.to_chunks, (left, right)),
         "chunks to the image (XLA gather, fwd)": (layout.to_image, (hidden_states, height, width)),
     }
-    tasks, gemm_flops = _recurrent_layer_tasks(core, inputs, ctx, columns, kernel, valid, chunks, layout_tasks,
-                                               useful_i2s, useful_s2s)
-    tasks = {"input-to-state, both directions (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s),
-             **tasks}
-    note = (f"skewed scan: {height + width - 1} steps over B*H={batch * height} positions per direction, in "
-            f"{len(chunks)} chunks of columns; "
-            f"executes {gemm_flops / useful_s2s:.2f}x the useful state-to-state FLOPs (skew)")
+    tasks, gemm_flops = _recurrent_layer_tasks(
+        core, inputs, ctx, columns, kernel, valid, chunks, layout_tasks, useful_i2s, useful_s2s
+    )
+    tasks = {
+        "input-to-state, both directions (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s),
+        **tasks,
+    }
+    note = (
+        f"skewed scan: {height + width - 1} steps over B*H={batch * height} positions per direction, in "
+        f"{len(chunks)} chunks of columns; "
+        f"executes {gemm_flops / useful_s2s:.2f}x the useful state-to-state FLOPs (skew)"
+    )
     return tasks, note
 
 
@@ -444,8 +551,7 @@ def row_pieces(core, batch, image_shape, hidden):
     useful_i2s = batch * conv_flops(height, width, 1, k, 2 * hidden, 4 * u)
     layout = {"transpose to rows (fwd)": (to_rows, (gates,))}
     valid = tf.ones([height, 1, width, 1, 1])
-    tasks, _ = _recurrent_layer_tasks(core, inputs, None, rows, kernel, valid, None, layout, useful_i2s,
-                                      useful_s2s)
+    tasks, _ = _recurrent_layer_tasks(core, inputs, None, rows, kernel, valid, None, layout, useful_i2s, useful_s2s)
     tasks = {f"input-to-state 1x{k} conv (fwd)": (lambda: touch(input_to_state()), useful_i2s, useful_i2s), **tasks}
     note = f"row scan: {height} steps over B*W={batch * width} positions; step kernel ({k * u}x{4 * u})"
     return tasks, note
@@ -472,17 +578,19 @@ def run_breakdown(configs, args, peak, log):
                 del tasks[name]
         samples = round_robin({name: t[0] for name, t in tasks.items()}, args.rounds, args.reps)
         t_step = statistics.median(samples[step])
-        print(f"\nbreakdown of one {c.arch} layer at {c.image_shape}, batch {args.batch}, h={args.hidden} "
-              f"({note})")
+        print(f"\nbreakdown of one {c.arch} layer at {c.image_shape}, batch {args.batch}, h={args.hidden} ({note})")
         rows = []
         for name, (_, useful, executed) in tasks.items():
             t = statistics.median(samples[name])
-            rows.append([
-                name, f"{1e3 * t:.1f}",
-                f"{useful / t / 1e9:.2f}" if useful else "",
-                f"{100 * useful / t / 1e9 / peak:.1f}%" if useful else "",
-                f"{executed / t / 1e9:.2f}" if executed else "",
-            ])
+            rows.append(
+                [
+                    name,
+                    f"{1e3 * t:.1f}",
+                    f"{useful / t / 1e9:.2f}" if useful else "",
+                    f"{100 * useful / t / 1e9 / peak:.1f}%" if useful else "",
+                    f"{executed / t / 1e9:.2f}" if executed else "",
+                ]
+            )
         layer = statistics.median(samples["LAYER forward+backward"])
         rows[-1][-1] = f"(layers: {100 * args.layers * layer / t_step:.0f}% of it)"
         print(fmt_table(["piece", "ms (median)", "useful GFLOP/s", "useful %peak", "executed GFLOP/s"], rows))
@@ -512,15 +620,28 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=None, help="timed calls per task per round (default 3; --quick: 1)")
     p.add_argument("--warmup", type=int, default=None, help="untimed calls after the first (default 2; --quick: 1)")
     p.add_argument("--gemm-size", type=int, default=2048, help="n of the n x n GEMM peak (default %(default)s)")
-    p.add_argument("--jit", nargs="?", const="on", default="off", choices=("off", "on", "both"),
-                   help="compile the train step with XLA (jit_compile=True); 'both' times each config "
-                        "with and without, side by side in the same round robin")
-    p.add_argument("--precision", default="float32",
-                   help="comma-separated Keras dtype policies, e.g. float32,mixed_bfloat16 (default %(default)s)")
+    p.add_argument(
+        "--jit",
+        nargs="?",
+        const="on",
+        default="off",
+        choices=("off", "on", "both"),
+        help="compile the train step with XLA (jit_compile=True); 'both' times each config "
+        "with and without, side by side in the same round robin",
+    )
+    p.add_argument(
+        "--precision",
+        default="float32",
+        help="comma-separated Keras dtype policies, e.g. float32,mixed_bfloat16 (default %(default)s)",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: 1 layer, batch 8, 2 rounds x 1 rep")
     p.add_argument("--breakdown", action="store_true", help="also time the pieces of one recurrent layer")
-    p.add_argument("--no-check-flops", dest="check_flops", action="store_false",
-                   help="skip the TF-profiler check of the PixelCNN FLOP count")
+    p.add_argument(
+        "--no-check-flops",
+        dest="check_flops",
+        action="store_false",
+        help="skip the TF-profiler check of the PixelCNN FLOP count",
+    )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     quick = dict(layers=1, batch=8, rounds=2, reps=1, warmup=1)
@@ -543,14 +664,20 @@ def main(argv=None):
     def log(msg):
         print(f"[{time.perf_counter() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
-    print(f"bench/train.py: TF {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, devices {[d.device_type for d in tf.config.list_physical_devices()]}")
-    print(f"layers={args.layers} hidden={args.hidden} head={args.head} kernel={args.kernel} batch={args.batch} "
-          f"rounds={args.rounds} reps={args.reps} jit_compile(train)={args.jit} precision={','.join(args.precision)}"
-          f"{' QUICK' if args.quick else ''}; "
-          "log_prob uses the model's own tf.function (recurrences XLA-compiled in both)")
-    print("FLOPs: useful, analytic, 2 per multiply-add; masked taps counted; Diagonal BiLSTM on HxW "
-          "(not the skewed map); train = 3x forward; figures are medians, peak is best-of")
+    print(
+        f"bench/train.py: TF {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, devices {[d.device_type for d in tf.config.list_physical_devices()]}"
+    )
+    print(
+        f"layers={args.layers} hidden={args.hidden} head={args.head} kernel={args.kernel} batch={args.batch} "
+        f"rounds={args.rounds} reps={args.reps} jit_compile(train)={args.jit} precision={','.join(args.precision)}"
+        f"{' QUICK' if args.quick else ''}; "
+        "log_prob uses the model's own tf.function (recurrences XLA-compiled in both)"
+    )
+    print(
+        "FLOPs: useful, analytic, 2 per multiply-add; masked taps counted; Diagonal BiLSTM on HxW "
+        "(not the skewed map); train = 3x forward; figures are medians, peak is best-of"
+    )
     configs, peak = run_models(args, log)
     if args.breakdown:
         run_breakdown(configs, args, peak, log)

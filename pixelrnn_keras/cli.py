@@ -28,7 +28,9 @@ def _progress(label):
         width = 30
         filled = width * done // total
         end = "\n" if done >= total else ""
-        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+        print(
+            f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True
+        )
 
     return report
 
@@ -100,8 +102,13 @@ def _images_for(card, args):
     image_shape, levels = tuple(card.config["image_shape"]), card.config["levels"]
     try:
         return load_for_model(
-            args.data, image_shape, levels, split=args.split, resize=args.resize,
-            data_dir=getattr(args, "data_dir", None), model_name=card.name,
+            args.data,
+            image_shape,
+            levels,
+            split=args.split,
+            resize=args.resize,
+            data_dir=getattr(args, "data_dir", None),
+            model_name=card.name,
         )
     except ValueError as err:
         raise UsageError(f"--data: {err}") from err
@@ -149,9 +156,18 @@ def cmd_train(args):
         train_images, eval_images = split_holdout(images, max(0.1, 1 / len(images)), seed=0)
     workdir = args.workdir or os.path.join("runs", card.name)
     _, final = train(
-        card, train_images, eval_images, workdir, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-        seed=args.seed, verbose=1 if sys.stdout.isatty() else 2, strategy=_strategy(args.strategy),
-        samples_every=args.samples_every, num_samples=args.num_samples, tensorboard=args.tensorboard,
+        card,
+        train_images,
+        eval_images,
+        workdir,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        seed=args.seed,
+        verbose=1 if sys.stdout.isatty() else 2,
+        strategy=_strategy(args.strategy),
+        samples_every=args.samples_every,
+        num_samples=args.num_samples,
+        tensorboard=args.tensorboard,
         initial_weights=args.init_weights,
     )
     print(f"wrote {final}")
@@ -203,7 +219,9 @@ def cmd_sample(args):
     model = _load_model(card.name, args.weights)
     print(f"sampling {args.num} images from {args.name} ...", file=sys.stderr)
     images = _in_batches(
-        args.num, args.batch_size, "sample",
+        args.num,
+        args.batch_size,
+        "sample",
         lambda start, count, index: model.sample(
             count, seed=_batch_seed(args.seed, index), temperature=args.temperature
         ),
@@ -226,9 +244,13 @@ def cmd_complete(args):
     known[:, : model.image_shape[0] // 2] = True  # the top half is kept, the bottom half sampled
     print(f"completing {len(images)} images with {args.name} ...", file=sys.stderr)
     completed = _in_batches(
-        len(images), args.batch_size, "complete",
+        len(images),
+        args.batch_size,
+        "complete",
         lambda start, count, index: model.complete(
-            images[start : start + count], known[start : start + count], seed=_batch_seed(args.seed, index),
+            images[start : start + count],
+            known[start : start + count],
+            seed=_batch_seed(args.seed, index),
             temperature=args.temperature,
         ),
     )
@@ -351,7 +373,8 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser(
-        "train", help="train a zoo entry's model with its recipe (resumes after an interruption)",
+        "train",
+        help="train a zoo entry's model with its recipe (resumes after an interruption)",
         description="Train the model of a zoo entry with its recipe, on the entry's data set or on your own "
         "images (a tenth held out for validation). Killed and started again with the same command, it "
         "resumes from the last finished epoch and ends with the same weights.",
@@ -363,16 +386,16 @@ def build_parser():
     train.add_argument("--epochs", type=_positive_int, help="default: the recipe's")
     train.add_argument("--steps-per-epoch", type=_positive_int, help="default: the recipe's")
     train.add_argument("--seed", type=_non_negative_int, default=0, help="initialisation and data order")
-    train.add_argument(
-        "--init-weights", help="start from these weights of the same model (a warm start)"
-    )
+    train.add_argument("--init-weights", help="start from these weights of the same model (a warm start)")
     train.add_argument(
         "--samples-every", type=_non_negative_int, default=1, help="epochs between sample grids; 0: none"
     )
     train.add_argument("--num-samples", type=_positive_int, default=16, help="images per sample grid")
     train.add_argument("--no-tensorboard", dest="tensorboard", action="store_false", help="write no TensorBoard logs")
     train.add_argument(
-        "--strategy", choices=["one", "mirrored", "multi-worker"], default="one",
+        "--strategy",
+        choices=["one", "mirrored", "multi-worker"],
+        default="one",
         help="one device; MirroredStrategy over this machine's GPUs; MultiWorkerMirroredStrategy (TF_CONFIG)",
     )
     train.set_defaults(prog=train.prog, run=cmd_train)

@@ -32,7 +32,9 @@ def add_arguments(parser, format=None):
         parser.set_defaults(opset=DEFAULT_OPSET)
     else:
         parser.add_argument(
-            "--opset", type=int, default=DEFAULT_OPSET,
+            "--opset",
+            type=int,
+            default=DEFAULT_OPSET,
             help=f"ONNX opset, {OPSETS[0]} to {OPSETS[-1]} (default {DEFAULT_OPSET})",
         )
     parser.add_argument("--weights", help="a .weights.h5 file to export instead of the model's own weights")

@@ -4,7 +4,6 @@ Sub-pixel order: raster over pixels, then channels. dependence[p, q] is True whe
 input sub-pixel q changes any logit of output sub-pixel p.
 """
 
-import keras
 import numpy as np
 import pytest
 
@@ -81,7 +80,9 @@ def test_row_lstm_sees_the_triangle_above(shape, levels, float64, rng):
     dep = dependence(model, rng)
     rows, cols, _ = sub_pixel_coords(shape)
     di = rows[:, None] - rows[None]
-    triangle = ((di > 0) & (np.abs(cols[:, None] - cols[None]) <= di)) | ((di == 0) & (cols[None] < cols[:, None]) & (cols[None] >= cols[:, None] - 3))
+    triangle = ((di > 0) & (np.abs(cols[:, None] - cols[None]) <= di)) | (
+        (di == 0) & (cols[None] < cols[:, None]) & (cols[None] >= cols[:, None] - 3)
+    )
     assert dep[triangle].all()
 
 

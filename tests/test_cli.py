@@ -7,10 +7,10 @@ import re
 import socket
 import subprocess
 import sys
-import tomllib
 
 import numpy as np
 import pytest
+import tomllib
 from PIL import Image
 
 from pixelrnn_keras import PixelRNN, startup
@@ -37,7 +37,10 @@ def tiny(tmp_path, monkeypatch):
         optimizer="adam", learning_rate=0.01, batch_size=8, epochs=1, steps_per_epoch=2, validation_images=8
     )
     card = dataclasses.replace(
-        get_card("mnist_pixelcnn"), name="tiny", config=config, training=training,
+        get_card("mnist_pixelcnn"),
+        name="tiny",
+        config=config,
+        training=training,
         data={**get_card("mnist_pixelcnn").data, "name": "tiny_digits", "file": "tiny_digits.npz"},
         weights={"file": path.name, "sha256": registry.sha256_of(path)},
     )
@@ -183,19 +186,22 @@ BAD_INPUT = {
     "out not png": (["sample", "tiny", "--out", "grid.jpg"], "--out must name a .png file"),
     # images that do not fit the model
     "wrong channels": (
-        ["complete", "tiny", "--data", "rgb.npz"], r"shape \(8, 8, 3\) .* do not fit tiny, which takes \(8, 8, 1\)"
+        ["complete", "tiny", "--data", "rgb.npz"],
+        r"shape \(8, 8, 3\) .* do not fit tiny, which takes \(8, 8, 1\)",
     ),
     "wrong size": (["eval", "tiny", "--data", "big.npz"], r"shape \(16, 16, 1\) .* do not fit tiny"),
     "wrong size (train)": (["train", "tiny", "--data", "big.npz"], r"shape \(16, 16, 1\) .* do not fit tiny"),
     "wrong size folder": (["complete", "tiny", "--data", "big_pngs"], r"do not fit tiny.*--resize"),
     "wrong levels": (
-        ["eval", "tiny", "--data", "eight_bit.npz"], r"values up to 200, but tiny takes values in \[0, 2\)"
+        ["eval", "tiny", "--data", "eight_bit.npz"],
+        r"values up to 200, but tiny takes values in \[0, 2\)",
     ),
     "resize npz": (["complete", "tiny", "--data", "rgb.npz", "--resize"], "resize applies to image folders only"),
     "bad split": (["eval", "tiny", "--data", "rgb.npz", "--split", "valid"], "split must name an array"),
     "too few to train": (["train", "tiny", "--data", "one"], "needs at least 2 images"),
     "multi-worker without cluster": (
-        ["train", "tiny", "--data", "rgb.npz", "--strategy", "multi-worker"], "needs the cluster in the TF_CONFIG"
+        ["train", "tiny", "--data", "rgb.npz", "--strategy", "multi-worker"],
+        "needs the cluster in the TF_CONFIG",
     ),
 }
 
@@ -220,7 +226,10 @@ def test_bad_input_in_a_real_process_prints_one_line_and_nothing_of_tensorflow(t
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     result = subprocess.run(
         [sys.executable, "-m", "pixelrnn_keras.cli", "complete", "mnist_diag", "--data", str(tmp_path / "x.npz")],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 2 and result.stdout == ""
     expected = f"pixelrnn complete: error: --data: no such file or folder {str(tmp_path / 'x.npz')!r}"
@@ -295,7 +304,8 @@ def test_readme_multi_worker_example_runs_as_written(tmp_path):
         block = next(b for b in re.findall(r"```bash\n(.*?)```", f.read(), flags=re.S) if "multi-worker" in b)
     ports = free_ports(2)
     script = (
-        block.replace("localhost:12345", f"localhost:{ports[0]}").replace("localhost:12346", f"localhost:{ports[1]}")
+        block.replace("localhost:12345", f"localhost:{ports[0]}")
+        .replace("localhost:12346", f"localhost:{ports[1]}")
         .replace("pixelrnn train", f"{sys.executable} -m pixelrnn_keras.cli train")
     )
     write_folder(tmp_path / "my_digits", np.load(MNIST)["train"][:100, ..., None])

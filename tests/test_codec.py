@@ -310,8 +310,14 @@ def tiny_multi_scale(low_arch, high_arch, shape, levels, seed=1, **kwargs):
     """8x8 images, 4x4 low images, 1-layer networks, weights drawn from `seed`."""
     small = {"num_layers": 1, "hidden": 4, "head_units": 8}
     model = MultiScalePixelRNN(
-        shape, 4, levels=levels, low={"arch": low_arch, **small}, high={"arch": high_arch, **small},
-        condition_features=4, condition_layers=1, **kwargs,
+        shape,
+        4,
+        levels=levels,
+        low={"arch": low_arch, **small},
+        high={"arch": high_arch, **small},
+        condition_features=4,
+        condition_layers=1,
+        **kwargs,
     )
     return randomized(model, seed)
 

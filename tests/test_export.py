@@ -24,8 +24,7 @@ import tensorflow as tf
 
 from pixelrnn_keras import MultiScalePixelRNN, PixelRNN
 from pixelrnn_keras.cli import main as cli_main
-from pixelrnn_keras.export import VerificationError, to_onnx, to_saved_model
-from pixelrnn_keras.export import adapters, onnx_graphs
+from pixelrnn_keras.export import VerificationError, adapters, onnx_graphs, to_onnx, to_saved_model
 from pixelrnn_keras.export.output import atomic_directory
 from pixelrnn_keras.export.saved_model import verify_saved_model
 from pixelrnn_keras.sampling import generate, gumbel_noise, two_stage
@@ -54,10 +53,17 @@ def tiny_model(arch):
 
 
 def tiny_multi_scale():
-    return perturbed(MultiScalePixelRNN(
-        (8, 8, 1), 4, levels=2, low=dict(arch="pixelcnn", **TINY), high=dict(arch="row_lstm", **TINY),
-        condition_features=4, condition_layers=1,
-    ))
+    return perturbed(
+        MultiScalePixelRNN(
+            (8, 8, 1),
+            4,
+            levels=2,
+            low=dict(arch="pixelcnn", **TINY),
+            high=dict(arch="row_lstm", **TINY),
+            condition_features=4,
+            condition_layers=1,
+        )
+    )
 
 
 def noise_of(model, num, seed):
@@ -199,7 +205,10 @@ def test_saved_model_in_a_fresh_process_without_the_package_gives_the_keras_numb
     paths = json.dumps({arch: report["path"] for arch, report in saved_models.items()})
     result = subprocess.run(
         [sys.executable, "-c", FRESH_PROCESS, paths, str(tmp_path / "inputs.npz"), str(tmp_path / "out.npz")],
-        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "pixelrnn_keras imported: False" in result.stdout
@@ -221,36 +230,94 @@ def loaded(saved_models):
 
 SEED, ONE = tf.constant(0, tf.int64), tf.constant(1.0)
 BAD_SAVED_MODEL_CALLS = {  # case -> (signature, inputs, error type, message fragment)
-    "images int64": ("log_prob", dict(images=tf.zeros((2, 8, 8, 1), tf.int64)), tf.errors.InvalidArgumentError,
-                     "expected to be a int32 tensor but is a int64"),
-    "images float": ("log_prob", dict(images=tf.zeros((2, 8, 8, 1))), tf.errors.InvalidArgumentError,
-                     "expected to be a int32 tensor but is a float"),
-    "images 16x8": ("log_prob", dict(images=tf.zeros((1, 16, 8, 1), tf.int32)), tf.errors.InvalidArgumentError,
-                    "Shape of tensor images [1,16,8,1] is not compatible with expected shape [?,8,8,1]"),
-    "images without channels": ("log_prob", dict(images=tf.zeros((2, 8, 8), tf.int32)), tf.errors.InvalidArgumentError,
-                                "is not compatible with expected shape [?,8,8,1]"),
-    "images out of range": ("log_prob", dict(images=tf.fill((2, 8, 8, 1), 2)), tf.errors.InvalidArgumentError,
-                            "images must hold integers in [0, 2)"),
-    "negative images": ("log_prob", dict(images=tf.fill((2, 8, 8, 1), -1)), tf.errors.InvalidArgumentError,
-                        "images must hold integers in [0, 2)"),
-    "num 0": ("sample", dict(num=tf.constant(0), seed=SEED, temperature=ONE), tf.errors.InvalidArgumentError,
-              "num must be >= 1"),
-    "seed int32": ("sample", dict(num=tf.constant(2), seed=tf.constant(0), temperature=ONE),
-                   tf.errors.InvalidArgumentError, "expected to be a int64 tensor but is a int32"),
-    "seed negative": ("sample", dict(num=tf.constant(2), seed=tf.constant(-1, tf.int64), temperature=ONE),
-                      tf.errors.InvalidArgumentError, "seed must be >= 0"),
-    "temperature 0": ("sample", dict(num=tf.constant(2), seed=SEED, temperature=tf.constant(0.0)),
-                      tf.errors.InvalidArgumentError, "temperature must be > 0"),
-    "temperature a vector": ("sample", dict(num=tf.constant(2), seed=SEED, temperature=tf.constant([1.0])),
-                             tf.errors.InvalidArgumentError, "Shape of tensor temperature [1] is not compatible"),
-    "noise of other levels": ("sample_from_noise", dict(noise=tf.zeros((2, 8, 8, 1, 3)), temperature=ONE),
-                              tf.errors.InvalidArgumentError, "is not compatible with expected shape [?,8,8,1,2]"),
-    "known of another batch": ("complete", dict(images=tf.zeros((2, 8, 8, 1), tf.int32),
-                                                known=tf.zeros((3, 8, 8, 1), tf.bool), seed=SEED, temperature=ONE),
-                               tf.errors.InvalidArgumentError, "known must have the shape of images"),
-    "known int32": ("complete", dict(images=tf.zeros((2, 8, 8, 1), tf.int32), known=tf.zeros((2, 8, 8, 1), tf.int32),
-                                     seed=SEED, temperature=ONE), tf.errors.InvalidArgumentError,
-                    "expected to be a bool tensor but is a int32"),
+    "images int64": (
+        "log_prob",
+        dict(images=tf.zeros((2, 8, 8, 1), tf.int64)),
+        tf.errors.InvalidArgumentError,
+        "expected to be a int32 tensor but is a int64",
+    ),
+    "images float": (
+        "log_prob",
+        dict(images=tf.zeros((2, 8, 8, 1))),
+        tf.errors.InvalidArgumentError,
+        "expected to be a int32 tensor but is a float",
+    ),
+    "images 16x8": (
+        "log_prob",
+        dict(images=tf.zeros((1, 16, 8, 1), tf.int32)),
+        tf.errors.InvalidArgumentError,
+        "Shape of tensor images [1,16,8,1] is not compatible with expected shape [?,8,8,1]",
+    ),
+    "images without channels": (
+        "log_prob",
+        dict(images=tf.zeros((2, 8, 8), tf.int32)),
+        tf.errors.InvalidArgumentError,
+        "is not compatible with expected shape [?,8,8,1]",
+    ),
+    "images out of range": (
+        "log_prob",
+        dict(images=tf.fill((2, 8, 8, 1), 2)),
+        tf.errors.InvalidArgumentError,
+        "images must hold integers in [0, 2)",
+    ),
+    "negative images": (
+        "log_prob",
+        dict(images=tf.fill((2, 8, 8, 1), -1)),
+        tf.errors.InvalidArgumentError,
+        "images must hold integers in [0, 2)",
+    ),
+    "num 0": (
+        "sample",
+        dict(num=tf.constant(0), seed=SEED, temperature=ONE),
+        tf.errors.InvalidArgumentError,
+        "num must be >= 1",
+    ),
+    "seed int32": (
+        "sample",
+        dict(num=tf.constant(2), seed=tf.constant(0), temperature=ONE),
+        tf.errors.InvalidArgumentError,
+        "expected to be a int64 tensor but is a int32",
+    ),
+    "seed negative": (
+        "sample",
+        dict(num=tf.constant(2), seed=tf.constant(-1, tf.int64), temperature=ONE),
+        tf.errors.InvalidArgumentError,
+        "seed must be >= 0",
+    ),
+    "temperature 0": (
+        "sample",
+        dict(num=tf.constant(2), seed=SEED, temperature=tf.constant(0.0)),
+        tf.errors.InvalidArgumentError,
+        "temperature must be > 0",
+    ),
+    "temperature a vector": (
+        "sample",
+        dict(num=tf.constant(2), seed=SEED, temperature=tf.constant([1.0])),
+        tf.errors.InvalidArgumentError,
+        "Shape of tensor temperature [1] is not compatible",
+    ),
+    "noise of other levels": (
+        "sample_from_noise",
+        dict(noise=tf.zeros((2, 8, 8, 1, 3)), temperature=ONE),
+        tf.errors.InvalidArgumentError,
+        "is not compatible with expected shape [?,8,8,1,2]",
+    ),
+    "known of another batch": (
+        "complete",
+        dict(
+            images=tf.zeros((2, 8, 8, 1), tf.int32), known=tf.zeros((3, 8, 8, 1), tf.bool), seed=SEED, temperature=ONE
+        ),
+        tf.errors.InvalidArgumentError,
+        "known must have the shape of images",
+    ),
+    "known int32": (
+        "complete",
+        dict(
+            images=tf.zeros((2, 8, 8, 1), tf.int32), known=tf.zeros((2, 8, 8, 1), tf.int32), seed=SEED, temperature=ONE
+        ),
+        tf.errors.InvalidArgumentError,
+        "expected to be a bool tensor but is a int32",
+    ),
 }
 
 
@@ -264,8 +331,9 @@ def test_saved_model_signatures_reject_wrong_inputs_clearly(loaded, case):
 def test_saved_model_functions_check_their_input_signature(models, loaded):
     """The same graphs as attributes take numpy values, and reject other dtypes and shapes."""
     images = images_for(models["row_lstm"], 8)
-    np.testing.assert_array_equal(loaded.log_prob(images)["log_prob"], loaded.signatures["log_prob"](
-        images=tf.constant(images))["log_prob"])
+    np.testing.assert_array_equal(
+        loaded.log_prob(images)["log_prob"], loaded.signatures["log_prob"](images=tf.constant(images))["log_prob"]
+    )
     with pytest.raises(TypeError, match="Can not cast TensorSpec"):
         loaded.log_prob(tf.zeros((2, 9, 8, 1), tf.int32))
     with pytest.raises(TypeError, match="Can not cast TensorSpec"):
@@ -310,17 +378,31 @@ def test_loops_that_share_a_function_convert():
 
 
 BAD_ONNX_FEEDS = {  # case -> (graph, feed, message fragment)
-    "images int64": ("log_prob", {"images": np.zeros((2, 8, 8, 1), np.int64)},
-                     "Unexpected input data type. Actual: (tensor(int64)) , expected: (tensor(int32))"),
-    "images 9x8": ("log_prob", {"images": np.zeros((2, 9, 8, 1), np.int32)},
-                   "Got invalid dimensions for input: images for the following indices\n index: 1 Got: 9 Expected: 8"),
-    "images without channels": ("log_prob", {"images": np.zeros((2, 8, 8), np.int32)},
-                                "Invalid rank for input: images Got: 3 Expected: 4"),
-    "noise float64": ("sample", {"noise": np.zeros((2, 8, 8, 1, 2)), "temperature": np.array(1, np.float32)},
-                      "Unexpected input data type. Actual: (tensor(double)) , expected: (tensor(float))"),
-    "noise of other levels": ("sample", {"noise": np.zeros((2, 8, 8, 1, 3), np.float32),
-                                         "temperature": np.array(1, np.float32)},
-                              "Got invalid dimensions for input: noise for the following indices\n index: 4 Got: 3"),
+    "images int64": (
+        "log_prob",
+        {"images": np.zeros((2, 8, 8, 1), np.int64)},
+        "Unexpected input data type. Actual: (tensor(int64)) , expected: (tensor(int32))",
+    ),
+    "images 9x8": (
+        "log_prob",
+        {"images": np.zeros((2, 9, 8, 1), np.int32)},
+        "Got invalid dimensions for input: images for the following indices\n index: 1 Got: 9 Expected: 8",
+    ),
+    "images without channels": (
+        "log_prob",
+        {"images": np.zeros((2, 8, 8), np.int32)},
+        "Invalid rank for input: images Got: 3 Expected: 4",
+    ),
+    "noise float64": (
+        "sample",
+        {"noise": np.zeros((2, 8, 8, 1, 2)), "temperature": np.array(1, np.float32)},
+        "Unexpected input data type. Actual: (tensor(double)) , expected: (tensor(float))",
+    ),
+    "noise of other levels": (
+        "sample",
+        {"noise": np.zeros((2, 8, 8, 1, 3), np.float32), "temperature": np.array(1, np.float32)},
+        "Got invalid dimensions for input: noise for the following indices\n index: 4 Got: 3",
+    ),
 }
 
 
@@ -374,7 +456,10 @@ def test_multi_scale_saved_model_verifies_and_draws_from_the_noise_of_both_stage
     assert report["samples_identical"] and report["completions_identical"]
     inputs = signatures["sample_from_noise"].structured_input_signature[1]
     assert {name: tuple(spec.shape) for name, spec in inputs.items()} == {
-        "low_noise": (None, 4, 4, 1, 2), "high_noise": (None, 8, 8, 1, 2), "temperature": ()}
+        "low_noise": (None, 4, 4, 1, 2),
+        "high_noise": (None, 8, 8, 1, 2),
+        "temperature": (),
+    }
     noise = noise_of(multi_scale, 4, seed=9)
     sampled = signatures["sample_from_noise"](**noise, temperature=tf.constant(0.8))["images"]
     expected = np.asarray(multi_scale.sample(4, seed=9, temperature=0.8))
@@ -389,15 +474,27 @@ def test_multi_scale_saved_model_verifies_and_draws_from_the_noise_of_both_stage
 
 MS_NOISE = dict(low_noise=tf.zeros((2, 4, 4, 1, 2)), high_noise=tf.zeros((2, 8, 8, 1, 2)), temperature=ONE)
 BAD_MULTI_SCALE_CALLS = {  # case -> (signature, inputs, message fragment); InvalidArgumentError each
-    "noises of other batches": ("sample_from_noise", {**MS_NOISE, "high_noise": tf.zeros((3, 8, 8, 1, 2))},
-                                "low_noise and high_noise must have the same batch size"),
-    "low noise of the full size": ("sample_from_noise", {**MS_NOISE, "low_noise": tf.zeros((2, 8, 8, 1, 2))},
-                                   "Shape of tensor low_noise [2,8,8,1,2] is not compatible with expected shape"),
-    "high noise float64": ("sample_from_noise", {**MS_NOISE, "high_noise": tf.zeros((2, 8, 8, 1, 2), tf.float64)},
-                           "expected to be a float tensor but is a double"),
+    "noises of other batches": (
+        "sample_from_noise",
+        {**MS_NOISE, "high_noise": tf.zeros((3, 8, 8, 1, 2))},
+        "low_noise and high_noise must have the same batch size",
+    ),
+    "low noise of the full size": (
+        "sample_from_noise",
+        {**MS_NOISE, "low_noise": tf.zeros((2, 8, 8, 1, 2))},
+        "Shape of tensor low_noise [2,8,8,1,2] is not compatible with expected shape",
+    ),
+    "high noise float64": (
+        "sample_from_noise",
+        {**MS_NOISE, "high_noise": tf.zeros((2, 8, 8, 1, 2), tf.float64)},
+        "expected to be a float tensor but is a double",
+    ),
     "images out of range": ("log_prob", dict(images=tf.fill((2, 8, 8, 1), 2)), "images must hold integers in [0, 2)"),
-    "seed negative": ("sample", dict(num=tf.constant(2), seed=tf.constant(-3, tf.int64), temperature=ONE),
-                      "seed must be >= 0"),
+    "seed negative": (
+        "sample",
+        dict(num=tf.constant(2), seed=tf.constant(-3, tf.int64), temperature=ONE),
+        "seed must be >= 0",
+    ),
 }
 
 
@@ -433,10 +530,14 @@ def test_multi_scale_onnx_graphs_check_and_match_keras_at_any_batch_size(multi_s
         assert sampled.dtype == np.int32 and sampled.shape == (num, 8, 8, 1)
         np.testing.assert_array_equal(sampled, expected[:num])
     # ONNX has no assertions: a reshape named after the rule fails instead.
-    feed = {"low_noise": noise["low_noise"][:2], "high_noise": noise["high_noise"][:3],
-            "temperature": np.array(1, np.float32)}
-    with pytest.raises(onnxruntime.capi.onnxruntime_pybind11_state.Fail,
-                       match="low_noise_batch_must_equal_high_noise_batch"):
+    feed = {
+        "low_noise": noise["low_noise"][:2],
+        "high_noise": noise["high_noise"][:3],
+        "temperature": np.array(1, np.float32),
+    }
+    with pytest.raises(
+        onnxruntime.capi.onnxruntime_pybind11_state.Fail, match="low_noise_batch_must_equal_high_noise_batch"
+    ):
         sessions["sample"].run(None, feed)
 
 
@@ -519,19 +620,31 @@ def test_cli_and_scripts_refuse_bad_input_in_one_line(keras_file, tmp_path, caps
     to_onnx_script = runpy.run_path(str(ROOT / "export" / "to_onnx.py"))["main"]
     to_saved_model_script = runpy.run_path(str(ROOT / "export" / "to_saved_model.py"))["main"]
     cases = [
-        (lambda out: cli_main(["export", "no_such_model", "--format", "onnx", "--out", out]),
-         "model must be a zoo name"),
-        (lambda out: cli_main(["export", "cifar10_row_paper", "--format", "onnx", "--out", out]),
-         "'cifar10_row_paper' has no pretrained weights yet"),
-        (lambda out: cli_main(["export", str(tmp_path / "missing.keras"), "--format", "saved_model", "--out", out]),
-         "or an existing .keras file"),
-        (lambda out: cli_main(["export", str(keras_file), "--format", "onnx", "--opset", "9", "--out", out]),
-         "opset must be an int in [13, 18]"),
-        (lambda out: cli_main(["export", str(keras_file), "--format", "onnx", "--out", str(tmp_path / "taken")]),
-         "already exists"),
+        (
+            lambda out: cli_main(["export", "no_such_model", "--format", "onnx", "--out", out]),
+            "model must be a zoo name",
+        ),
+        (
+            lambda out: cli_main(["export", "cifar10_row_paper", "--format", "onnx", "--out", out]),
+            "'cifar10_row_paper' has no pretrained weights yet",
+        ),
+        (
+            lambda out: cli_main(["export", str(tmp_path / "missing.keras"), "--format", "saved_model", "--out", out]),
+            "or an existing .keras file",
+        ),
+        (
+            lambda out: cli_main(["export", str(keras_file), "--format", "onnx", "--opset", "9", "--out", out]),
+            "opset must be an int in [13, 18]",
+        ),
+        (
+            lambda out: cli_main(["export", str(keras_file), "--format", "onnx", "--out", str(tmp_path / "taken")]),
+            "already exists",
+        ),
         (lambda out: to_onnx_script(["--model", "no_such_model", "--out", out]), "to_onnx.py: error: model must be"),
-        (lambda out: to_saved_model_script(["--model", str(keras_file), "--out", str(tmp_path / "taken")]),
-         "to_saved_model.py: error: path"),
+        (
+            lambda out: to_saved_model_script(["--model", str(keras_file), "--out", str(tmp_path / "taken")]),
+            "to_saved_model.py: error: path",
+        ),
     ]
     for run, fragment in cases:
         try:
@@ -553,8 +666,13 @@ def test_scripts_have_help(script):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script,check", [("to_saved_model.py", "samples identical for the same seed: yes"),
-                                          ("to_onnx.py", "samples identical for the same noise: yes")])
+@pytest.mark.parametrize(
+    "script,check",
+    [
+        ("to_saved_model.py", "samples identical for the same seed: yes"),
+        ("to_onnx.py", "samples identical for the same noise: yes"),
+    ],
+)
 def test_scripts_export_the_zoo_model(script, check, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, str(ROOT / "export" / script), "--model", "mnist_diag", "--out", str(tmp_path / "out")]
@@ -569,12 +687,27 @@ def test_scripts_and_cli_export_a_multi_scale_keras_file(multi_scale, tmp_path):
     multi_scale.save(tmp_path / "ms.keras")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     commands = {
-        "onnx": [sys.executable, str(ROOT / "export" / "to_onnx.py"), "--model", str(tmp_path / "ms.keras"),
-                 "--out", str(tmp_path / "onnx")],
-        "saved_model": [sys.executable, "-m", "pixelrnn_keras.cli", "export", str(tmp_path / "ms.keras"),
-                        "--format", "saved_model", "--out", str(tmp_path / "saved_model")],
+        "onnx": [
+            sys.executable,
+            str(ROOT / "export" / "to_onnx.py"),
+            "--model",
+            str(tmp_path / "ms.keras"),
+            "--out",
+            str(tmp_path / "onnx"),
+        ],
+        "saved_model": [
+            sys.executable,
+            "-m",
+            "pixelrnn_keras.cli",
+            "export",
+            str(tmp_path / "ms.keras"),
+            "--format",
+            "saved_model",
+            "--out",
+            str(tmp_path / "saved_model"),
+        ],
     }
-    for format, command in commands.items():
+    for command in commands.values():
         result = subprocess.run(command, capture_output=True, text=True, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         assert "samples identical for the same" in result.stdout and ": yes" in result.stdout, result.stdout

@@ -113,8 +113,11 @@ def test_no_module_imports_a_higher_floor():
 def test_every_floor_name_is_a_module_and_every_exemption_is_used():
     parts = {name.split(".")[1] for name in MODULES if name != PACKAGE}
     assert set().union(*FLOORS) == parts
-    used = {(name, function, target) for name, path in MODULES.items()
-            for _, function, target in imports(name, path.read_text())}
+    used = {
+        (name, function, target)
+        for name, path in MODULES.items()
+        for _, function, target in imports(name, path.read_text())
+    }
     assert EXEMPT <= used
 
 

@@ -130,8 +130,6 @@ def test_diagonal_bilstm_unknown_spatial_shape_in_tf_function(name, built):
     np.testing.assert_allclose(np.asarray(fn(*args)), eager, atol=1e-5, rtol=1e-5)
 
 
-
-
 @pytest.mark.parametrize(
     "name",
     [

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from pixelrnn_keras.layers.diagonal_bilstm import DiagonalLayout, column_chunks
-from pixelrnn_keras.layers.skew import skew, unskew
 from pixelrnn_keras.layers.lstm_scan import LSTMScan
+from pixelrnn_keras.layers.skew import skew, unskew
 
 
 def reference_scan(scan, gates, kernel, valid):

@@ -21,7 +21,9 @@ def test_channel_groups_contiguous_and_equal_when_divisible():
     np.testing.assert_array_equal(channel_groups(5, 1), [0] * 5)
 
 
-@pytest.mark.parametrize("n,groups,expected_counts", [(1024, 3, [342, 341, 341]), (10, 3, [4, 3, 3]), (4, 3, [2, 1, 1])])
+@pytest.mark.parametrize(
+    "n,groups,expected_counts", [(1024, 3, [342, 341, 341]), (10, 3, [4, 3, 3]), (4, 3, [2, 1, 1])]
+)
 def test_channel_groups_unequal_sizes(n, groups, expected_counts):
     g = channel_groups(n, groups)
     assert g.shape == (n,)
@@ -200,7 +202,15 @@ def _reference_conv(x, kernel, bias):
 
 @pytest.mark.parametrize(
     "kernel_size,mask_type,groups,blocks",
-    [((3, 3), "A", 3, 1), ((5, 5), "B", 3, 1), ((1, 1), "B", 3, 1), ((1, 1), "A", 3, 4), ((1, 3), "B", 3, 4), ((3, 3), "B", 1, 1), ((7, 7), "A", 1, 1)],
+    [
+        ((3, 3), "A", 3, 1),
+        ((5, 5), "B", 3, 1),
+        ((1, 1), "B", 3, 1),
+        ((1, 1), "A", 3, 4),
+        ((1, 3), "B", 3, 4),
+        ((3, 3), "B", 1, 1),
+        ((7, 7), "A", 1, 1),
+    ],
 )
 def test_masked_conv_ignores_values_at_masked_taps(kernel_size, mask_type, groups, blocks, rng):
     in_f, filters = 6, 12

@@ -11,8 +11,8 @@ import pytest
 import tensorflow as tf
 
 from pixelrnn_keras import PixelRNN
-from pixelrnn_keras.models import PAPER_PRESETS, preset_config
 from pixelrnn_keras.layers import list_archs
+from pixelrnn_keras.models import PAPER_PRESETS, preset_config
 
 ARCHS = list_archs()
 SHAPE = (4, 5, 3)  # non-square on purpose

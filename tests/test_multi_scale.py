@@ -12,8 +12,8 @@ import tensorflow as tf
 from pixelrnn_keras import MultiScalePixelRNN
 from pixelrnn_keras.data import make_dataset
 from pixelrnn_keras.evaluation import evaluate_nll
-from pixelrnn_keras.sampling import two_stage
 from pixelrnn_keras.layers import list_archs
+from pixelrnn_keras.sampling import two_stage
 
 ARCHS = list_archs()
 # The Diagonal BiLSTM's colour case is the slowest check here (tens of seconds): kept out of the default run.

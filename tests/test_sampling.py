@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 
 from pixelrnn_keras import PixelRNN
-from pixelrnn_keras.sampling import generate, gumbel_noise, sample
 from pixelrnn_keras.layers import list_archs
+from pixelrnn_keras.sampling import generate, gumbel_noise, sample
 
 ARCHS = list_archs()
 CASES = [((8, 8, 3), 256), ((8, 8, 1), 2)]

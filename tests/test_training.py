@@ -37,8 +37,11 @@ def child_env(**extra):
 
 def start_child(*args, **env):
     return subprocess.Popen(
-        [sys.executable, CHILD, *map(str, args)], env=child_env(**env), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        [sys.executable, CHILD, *map(str, args)],
+        env=child_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -125,8 +128,13 @@ def test_backup_restores_weights_optimizer_and_epoch_and_cleans_up(tmp_path):
 
     # A backup of keras.callbacks.BackupAndRestore (after 2 epochs) is restored too.
     with pytest.raises(RuntimeError):
-        model.fit(images, batch_size=16, epochs=3, verbose=0,
-                  callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path / "backup")), Stop()])
+        model.fit(
+            images,
+            batch_size=16,
+            epochs=3,
+            verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path / "backup")), Stop()],
+        )
     assert os.path.isfile(tmp_path / "backup" / "training_metadata.json")
     assert AtomicBackupAndRestore(tmp_path / "backup").saved_epoch() == 2
 

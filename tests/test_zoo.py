@@ -16,7 +16,14 @@ from pixelrnn_keras.training import card_data
 from pixelrnn_keras.zoo import registry
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
-REQUIRED = ["mnist_pixelcnn", "mnist_row", "mnist_diag", "cifar10_pixelcnn_paper", "cifar10_row_paper", "cifar10_diag_paper"]
+REQUIRED = [
+    "mnist_pixelcnn",
+    "mnist_row",
+    "mnist_diag",
+    "cifar10_pixelcnn_paper",
+    "cifar10_row_paper",
+    "cifar10_diag_paper",
+]
 
 
 def test_list_models_and_patterns():
@@ -217,7 +224,9 @@ def test_zoo_readme_is_rendered_from_the_cards():
         assert f.read() == render_cards.render(), "zoo/README.md is stale: run python zoo/render_cards.py"
     with open(os.path.join(root, "README.md")) as f:
         readme = f.read()
-    assert readme == render_cards.with_readme_table(readme), "README's zoo table is stale: run python zoo/render_cards.py"
+    assert readme == render_cards.with_readme_table(readme), (
+        "README's zoo table is stale: run python zoo/render_cards.py"
+    )
 
 
 @pytest.mark.parametrize("name", [n for n in REQUIRED if n.endswith("_paper")])

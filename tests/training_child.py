@@ -31,7 +31,11 @@ def tiny_card():
     base = get_card("mnist_pixelcnn")
     config = dict(arch="pixelcnn", image_shape=(8, 8, 1), levels=2, num_layers=1, hidden=4, head_units=8)
     training = dict(
-        optimizer="adam", learning_rate=0.01, batch_size=BATCH, epochs=EPOCHS, steps_per_epoch=STEPS,
+        optimizer="adam",
+        learning_rate=0.01,
+        batch_size=BATCH,
+        epochs=EPOCHS,
+        steps_per_epoch=STEPS,
         validation_images=32,
     )
     return dataclasses.replace(base, name="tiny", config=config, training=training)
@@ -69,8 +73,16 @@ def run(workdir, kill_at_step=None, strategy=None, epochs=EPOCHS):
         callbacks.append(Kill())
     train_images, valid_images = digits()
     return train(
-        tiny_card(), train_images, valid_images, workdir, epochs=epochs, verbose=0, strategy=strategy,
-        samples_every=0, tensorboard=False, callbacks=callbacks,
+        tiny_card(),
+        train_images,
+        valid_images,
+        workdir,
+        epochs=epochs,
+        verbose=0,
+        strategy=strategy,
+        samples_every=0,
+        tensorboard=False,
+        callbacks=callbacks,
     )
 
 

@@ -118,7 +118,8 @@ def render():
             f"{t['epochs']} epochs of {t['steps_per_epoch']} steps{training_text(t)}. Command: `{t['command']}`",
             f"- Result: {figure(card.metrics)}" + (f"; command: `{card.metrics['command']}`" if card.metrics else ""),
             f"- Paper: {paper_figure(card.paper)}" + (f", {card.paper['source']}" if card.paper else ""),
-            f"- Weights: " + (f"`{card.weights['file']}`, sha256 `{card.weights['sha256']}`" if card.weights else "none"),
+            "- Weights: "
+            + (f"`{card.weights['file']}`, sha256 `{card.weights['sha256']}`" if card.weights else "none"),
             f"- Notes: {card.notes}",
         ]
     return "\n".join(lines) + "\n"

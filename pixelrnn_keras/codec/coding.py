@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from pixelrnn_keras.checks import check_images
+from pixelrnn_keras.codec.conditional import UpperSteps
 from pixelrnn_keras.codec.header import (
     CorruptStreamError,
     Header,
@@ -16,7 +17,6 @@ from pixelrnn_keras.codec.header import (
     model_sha256,
     parse,
 )
-from pixelrnn_keras.codec.conditional import UpperSteps
 from pixelrnn_keras.codec.steps import PRECISION, Stepper
 from pixelrnn_keras.models.multi_scale import MultiScalePixelRNN
 

@@ -60,8 +60,13 @@ class Header:
             _FIXED.pack(MAGIC, VERSION, len(name))
             + name
             + _SHAPE.pack(
-                self.model_sha256, *self.image_shape, self.levels, self.num_images, self.batch_size,
-                self.precision, len(maker),
+                self.model_sha256,
+                *self.image_shape,
+                self.levels,
+                self.num_images,
+                self.batch_size,
+                self.precision,
+                len(maker),
             )
             + maker
         )
@@ -101,8 +106,17 @@ def parse(data):
         raise CorruptStreamError("data: the payload fails its CRC32 check (the stream is damaged)")
     try:
         header = Header(
-            name.decode(), sha, (height, width, channels), levels, num_images, batch_size, precision,
-            maker.decode(), payload_words, payload_crc, images_crc,
+            name.decode(),
+            sha,
+            (height, width, channels),
+            levels,
+            num_images,
+            batch_size,
+            precision,
+            maker.decode(),
+            payload_words,
+            payload_crc,
+            images_crc,
         )
     except UnicodeDecodeError as err:
         raise CorruptStreamError(f"data: the header's text is not UTF-8 ({err})") from err

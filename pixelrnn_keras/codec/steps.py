@@ -134,9 +134,7 @@ class Stepper:
         def end_pixel(s):
             i, j = s // self._width, s % self._width
             ended = self.model.end_pixel(stepped, last_pixel, i, j)
-            return tf.cond(
-                tf.equal(j, self._width - 1), lambda: self.model.end_row(ended, last_row, i), lambda: ended
-            )
+            return tf.cond(tf.equal(j, self._width - 1), lambda: self.model.end_row(ended, last_row, i), lambda: ended)
 
         def run(s):
             # At t = 0 the state after the last step is that of `start`.

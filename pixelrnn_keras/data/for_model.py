@@ -52,4 +52,3 @@ def load_for_model(source, image_shape, levels, split=None, resize=False, data_d
             "reduce them first (pixelrnn_keras.data.binarize or quantize)"
         )
     return images
-

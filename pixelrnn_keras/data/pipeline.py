@@ -36,8 +36,7 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_re
         raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
     if drop_remainder and batch_size > images.shape[0]:
         raise ValueError(
-            f"batch_size must be <= the number of images ({images.shape[0]}) with drop_remainder=True; "
-            f"got {batch_size}"
+            f"batch_size must be <= the number of images ({images.shape[0]}) with drop_remainder=True; got {batch_size}"
         )
     if seed is not None and not (is_int(seed) and seed >= 0):
         raise ValueError(f"seed must be None or an int >= 0; got {seed!r}")

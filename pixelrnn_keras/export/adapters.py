@@ -24,6 +24,7 @@ from pixelrnn_keras.sampling import generate, gumbel_noise, two_stage
 from pixelrnn_keras.sampling.cached import cached_loop
 from pixelrnn_keras.sampling.conditioned import Conditioned
 
+
 def check_model(model):
     """`model`, or ValueError if the exports cannot handle it."""
     if not isinstance(model, (PixelRNN, MultiScalePixelRNN)):
@@ -33,6 +34,7 @@ def check_model(model):
 
 def noise_specs(model):
     """{input name: TensorSpec (None, ..., L)} of the noise a draw takes, in input order."""
+
     def spec(image_shape, name):
         return tf.TensorSpec([None, *image_shape, model.levels], model.compute_dtype, name=name)
 
@@ -78,8 +80,7 @@ def draw_from_noise(model, noise, temperature, values=None, known=None, portable
             return images
 
         def high_loop(gumbel, temperature, values, known, condition):
-            return cached_loop(Conditioned(model.high, condition), gumbel, temperature, values, known,
-                               portable=True)
+            return cached_loop(Conditioned(model.high, condition), gumbel, temperature, values, known, portable=True)
 
         images, _ = two_stage.two_stages(model, low, high, temperature, values, known, _portable(model.low), high_loop)
         return images

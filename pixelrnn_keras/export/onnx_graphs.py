@@ -139,6 +139,7 @@ def convert_function(function, input_signature, output_name, opset):
 def _drop_xla_marks(graph_def):
     """Removes the XLA compilation marks of the recurrences' functions: grappler inlines no
     function marked for XLA, and tf2onnx cannot convert a function call."""
+
     def drop(attrs):
         for key in [key for key in attrs if key.startswith("_Xla") or key == "_noinline"]:
             del attrs[key]

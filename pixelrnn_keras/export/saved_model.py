@@ -161,12 +161,14 @@ def verify_saved_model(model, path, num=4, seed=0, temperature=0.9):
     keras_samples = model.sample(num, seed=seed, temperature=temperature)
     samples_identical = all(np.array_equal(got["images"], keras_samples) for got in (sampled, from_noise))
     completed = loaded.signatures["complete"](
-        images=tf.constant(images[:num], tf.int32), known=tf.constant(known), seed=seed_tensor,
+        images=tf.constant(images[:num], tf.int32),
+        known=tf.constant(known),
+        seed=seed_tensor,
         temperature=temperature_tensor,
     )
-    completions_identical = bool(np.array_equal(
-        completed["images"], model.complete(images[:num], known, seed=seed, temperature=temperature)
-    ))
+    completions_identical = bool(
+        np.array_equal(completed["images"], model.complete(images[:num], known, seed=seed, temperature=temperature))
+    )
     figures = {
         "log_prob_max_rel_diff": difference,
         "samples_identical": bool(samples_identical),

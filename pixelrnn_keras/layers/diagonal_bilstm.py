@@ -8,8 +8,8 @@ import tensorflow as tf
 from pixelrnn_keras.layers.cores import conv_flops, register_core
 from pixelrnn_keras.layers.incremental import read_at, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
-from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.lstm_scan import shared_lstm_scan
+from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 
 
 def shift_down(x, axis=1):
@@ -36,9 +36,7 @@ def column_chunks(height, width, num_chunks):
     """
     steps = height + width - 1
     bounds = sorted({round(steps * k / num_chunks) for k in range(num_chunks + 1)})
-    return tuple(
-        (t0, t1, max(0, t0 - width), min(height, t1)) for t0, t1 in zip(bounds[:-1], bounds[1:])
-    )
+    return tuple((t0, t1, max(0, t0 - width), min(height, t1)) for t0, t1 in zip(bounds[:-1], bounds[1:]))
 
 
 class DiagonalLayout:
@@ -105,7 +103,9 @@ class DiagonalLayout:
             _, batch, height, width = tf.unstack(tf.shape(maps)[:4])
             pixels = tf.reshape(tf.transpose(maps, [0, 2, 3, 1, 4]), [2 * height * width, batch, maps.shape[-1]])
             pixels = tf.pad(pixels, [[0, 1], [0, 0], [0, 0]])  # the padding slots' zero block
-            return tuple(tf.gather(pixels, _slots(height, width, chunk)[0]) for chunk in self.chunk_bounds(height, width))
+            return tuple(
+                tf.gather(pixels, _slots(height, width, chunk)[0]) for chunk in self.chunk_bounds(height, width)
+            )
 
         return gather
 

@@ -52,9 +52,7 @@ class LSTMScan:
         self.forward = tf.function(self._forward, jit_compile=True, autograph=False)
         self.backward = tf.function(self._backward, jit_compile=True, autograph=False)
         # Only the hidden states: XLA then drops the activations the gradient loop would need.
-        self.infer = tf.function(
-            lambda *args: self._forward(*args)[0], jit_compile=True, autograph=False
-        )
+        self.infer = tf.function(lambda *args: self._forward(*args)[0], jit_compile=True, autograph=False)
 
     def __call__(self, gates, kernel, valid=None, chunks=None):
         """Hidden states (T, D, S, B, u); differentiable in `gates` and `kernel`.

@@ -24,9 +24,7 @@ def channel_groups(num_features, groups, blocks=1):
     """
     block = num_features // blocks
     if block * blocks != num_features:
-        raise ValueError(
-            f"num_features={num_features} must be a multiple of blocks={blocks}"
-        )
+        raise ValueError(f"num_features={num_features} must be a multiple of blocks={blocks}")
     if block < groups:
         raise ValueError(
             f"each block of {block} features is smaller than color_groups={groups}; "

@@ -39,7 +39,9 @@ class ResidualBlock(keras.layers.Layer):
         self.condition_features = int(condition_features)
         groups, dtype = self.color_groups, self.dtype_policy
         # The attribute names are the weight files' paths: "reduce", "core", "expand", "condition_bias".
-        self.reduce = MaskedConv2D(self.hidden, 1, "B", groups, name="reduce", dtype=dtype) if core.reduces_input else None
+        self.reduce = (
+            MaskedConv2D(self.hidden, 1, "B", groups, name="reduce", dtype=dtype) if core.reduces_input else None
+        )
         self.core = core.for_block(self.hidden, groups, self.kernel_size, name=arch, dtype=dtype)
         self.expand = MaskedConv2D(2 * self.hidden, 1, "B", groups, name="expand", dtype=dtype)
         self.condition_bias = (

@@ -6,8 +6,8 @@ import tensorflow as tf
 from pixelrnn_keras.layers.cores import conv_flops, register_core
 from pixelrnn_keras.layers.incremental import read_at, read_window, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
-from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.lstm_scan import shared_lstm_scan
+from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 
 
 @register_core("row_lstm")

@@ -5,10 +5,10 @@ import numpy as np
 import tensorflow as tf
 
 from pixelrnn_keras.checks import check_images, check_labels
+from pixelrnn_keras.layers.cores import core_class
 from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.lstm_scan import forward_only
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
-from pixelrnn_keras.layers.cores import core_class
 from pixelrnn_keras.layers.residual import ResidualBlock
 from pixelrnn_keras.models.objective import ImageLikelihoodModel
 
@@ -351,7 +351,6 @@ class PixelRNN(ImageLikelihoodModel):
         context = x if self._reads_row_context else None
         block_caches = tuple(block.end_row(c, i, context) for block, c in zip(self.blocks, block_caches))
         return conv_cache, block_caches, *rest
-
 
     def get_config(self):
         config = super().get_config()

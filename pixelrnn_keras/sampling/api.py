@@ -106,8 +106,10 @@ def check_method(method):
 def check_draw_args(seed, temperature, method):
     """The int seed to draw with (a fresh one for None), after checking all three arguments."""
     check_method(method)
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not (
-        math.isfinite(temperature) and temperature > 0
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, numbers.Real)
+        or not (math.isfinite(temperature) and temperature > 0)
     ):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     if seed is None:

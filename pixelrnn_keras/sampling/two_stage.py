@@ -13,7 +13,7 @@ SavedModel derives them from a seed tensor (see `pixelrnn_keras.export.adapters`
 
 import tensorflow as tf
 
-from pixelrnn_keras.sampling.api import LOOPS, check_method, check_draw_args, generate
+from pixelrnn_keras.sampling.api import check_draw_args, check_method, generate
 from pixelrnn_keras.sampling.noise import gumbel_noise
 
 # numpy's SeedSequence (numpy/random/bit_generator.pyx) for an entropy of up to 4 32-bit words.

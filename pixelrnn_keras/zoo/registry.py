@@ -81,16 +81,16 @@ def load(name, weights="pretrained", cache_dir=None):
         if cache_dir is not None:
             os.makedirs(cache_dir, exist_ok=True)  # get_file falls back to /tmp/.keras for a missing folder
         path = keras.utils.get_file(
-            fname=card.weights["file"], origin=weights, file_hash=card.weights["sha256"],
+            fname=card.weights["file"],
+            origin=weights,
+            file_hash=card.weights["sha256"],
             cache_subdir="pixelrnn_keras",
             cache_dir=cache_dir,
         )
     elif isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
         path = weights
     else:
-        raise ValueError(
-            f"weights must be 'pretrained', None, an existing .weights.h5 file or a URL; got {weights!r}"
-        )
+        raise ValueError(f"weights must be 'pretrained', None, an existing .weights.h5 file or a URL; got {weights!r}")
     try:
         model.load_weights(path)
     except Exception as err:  # h5py and Keras raise many types for broken or foreign files
