@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from skew_reference import skew, unskew
 
-from pixelrnn_keras.layers.diagonal_bilstm import DiagonalLayout, column_chunks
+from pixelrnn_keras.layers.diagonal_layout import DiagonalLayout, column_chunks
 from pixelrnn_keras.layers.lstm_scan import LSTMScan
-from pixelrnn_keras.layers.skew import skew, unskew
 
 
 def reference_scan(scan, gates, kernel, valid):

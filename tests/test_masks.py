@@ -1,10 +1,11 @@
-"""Unit tests of the causal masks, `MaskedConv2D`'s use of them, and skew/unskew."""
+"""Unit tests of the causal masks, `MaskedConv2D`'s use of them, and the reference skew/unskew."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from skew_reference import skew, unskew
 
-from pixelrnn_keras.layers import MaskedConv2D, causal_mask, channel_groups, skew, unskew
+from pixelrnn_keras.layers import MaskedConv2D, causal_mask, channel_groups
 
 # --------------------------------------------------------------------------------------------
 # channel_groups

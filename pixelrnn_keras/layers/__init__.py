@@ -7,7 +7,6 @@ from pixelrnn_keras.layers.masks import causal_mask, channel_groups
 from pixelrnn_keras.layers.pixelcnn import PixelCNNCore
 from pixelrnn_keras.layers.residual import ResidualBlock
 from pixelrnn_keras.layers.row_lstm import RowLSTM
-from pixelrnn_keras.layers.skew import skew, unskew
 
 __all__ = [
     "DiagonalBiLSTM",
@@ -20,6 +19,4 @@ __all__ = [
     "core_class",
     "list_archs",
     "register_core",
-    "skew",
-    "unskew",
 ]

@@ -1,4 +1,5 @@
-"""Skewing used by the Diagonal BiLSTM (paper, section 3.2, figure 3).
+"""The Diagonal BiLSTM's skew as the paper draws it (section 3.2, figure 3): the reference that
+the layer's chunked layout (pixelrnn_keras/layers/diagonal_layout.py) is tested against.
 
 `skew` shifts row i of an (H, W) map right by i positions, giving an (H, W + H - 1) map
 whose columns are the image's diagonals; `unskew` is its exact inverse. Both are
