@@ -24,13 +24,12 @@ import gzip
 import io
 import lzma
 import os
-import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from PIL import Image, features  # noqa: E402
+from timing import progress, seconds_of  # noqa: E402
 
 from pixelrnn_keras import data  # noqa: E402
 from pixelrnn_keras.codec import compress, decompress  # noqa: E402
@@ -38,11 +37,6 @@ from pixelrnn_keras.codec.header import parse  # noqa: E402
 from pixelrnn_keras.zoo import get_card, load  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "data")
-T0 = time.perf_counter()
-
-
-def log(message):
-    print(f"[{time.perf_counter() - T0:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args():
@@ -101,19 +95,17 @@ def baselines(images, levels):
 
 def measure_codec(model, images, batch):
     """(stream bytes, payload bytes, NLL bits, encode images/s, decode images/s); checks the round trip."""
-    log(f"{model.name}: warm-up (compiles the steps for batch {batch})")
+    progress(f"{model.name}: warm-up (compiles the steps for batch {batch})")
     compress(model, images[:1], batch_size=batch)
-    start = time.perf_counter()
-    stream = compress(model, images, batch_size=batch)
-    encode_seconds = time.perf_counter() - start
-    log(f"{model.name}: encoded {len(images)} images in {encode_seconds:.1f}s")
-    start = time.perf_counter()
-    decoded = decompress(model, stream)
-    decode_seconds = time.perf_counter() - start
-    log(f"{model.name}: decoded in {decode_seconds:.1f}s")
+    encode_seconds, stream = seconds_of(lambda: compress(model, images, batch_size=batch))
+    progress(f"{model.name}: encoded {len(images)} images in {encode_seconds:.1f}s")
+    decode_seconds, decoded = seconds_of(lambda: decompress(model, stream))
+    progress(f"{model.name}: decoded in {decode_seconds:.1f}s")
     if not np.array_equal(decoded, images):
         raise SystemExit(f"{model.name}: the decoded images differ from the originals")
-    nll_bits = -float(sum(np.sum(model.log_prob(images[k : k + 50])) for k in range(0, len(images), 50))) / np.log(2)
+    nll_bits = -float(sum(np.sum(model.log_prob(images[k : k + 50])) for k in range(0, len(images), 50))) / np.progress(
+        2
+    )
     payload = parse(stream)[1].nbytes
     return len(stream), payload, nll_bits, len(images) / encode_seconds, len(images) / decode_seconds
 

@@ -21,25 +21,17 @@ Run from the project root:  python bench/export.py [--quick] [--models mnist_dia
 
 import argparse
 import os
-import statistics
-import sys
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import onnxruntime  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import medians, progress, round_robin, seconds_of  # noqa: E402
 
 from pixelrnn_keras.export import adapters, to_onnx, to_saved_model  # noqa: E402
 from pixelrnn_keras.zoo import get_card, load  # noqa: E402
-
-START = time.perf_counter()
-
-
-def progress(message):
-    print(f"[{time.perf_counter() - START:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args():
@@ -53,23 +45,6 @@ def parse_args():
     if args.quick:
         args.models, args.rounds, args.batch, args.num = "mnist_diag", 2, 8, 4
     return args
-
-
-def timed_first(fn):
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
-
-
-def round_robin(tasks, rounds):
-    """{name: median seconds per call} over `rounds` rounds, one call of each task per round."""
-    seconds = {name: [] for name in tasks}
-    for _ in range(rounds):
-        for name, fn in tasks.items():
-            start = time.perf_counter()
-            fn()
-            seconds[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in seconds.items()}
 
 
 def runtimes(name, workdir, args):
@@ -108,7 +83,7 @@ def runtimes(name, workdir, args):
     for kind, tasks in (("log_prob", log_prob), ("sample", sample)):
         for runtime, fn in tasks.items():
             progress(f"{name}: first {kind} call in {runtime} ...")
-            first[kind, runtime], results[kind, runtime] = timed_first(fn)
+            first[kind, runtime], results[kind, runtime] = seconds_of(fn)
     agree = all(
         np.allclose(results["log_prob", r], results["log_prob", "Keras"], rtol=1e-4, atol=0)
         and np.array_equal(results["sample", r], results["sample", "Keras"])
@@ -130,8 +105,8 @@ def main():
         for name in names:
             model, weights, log_prob, sample, first, agree = runtimes(name, workdir, args)
             progress(f"{name}: timing {args.rounds} rounds ...")
-            lp = round_robin(log_prob, args.rounds)
-            sp = round_robin(sample, args.rounds)
+            lp = medians(round_robin(log_prob, args.rounds))
+            sp = medians(round_robin(sample, args.rounds))
             rows.append((name, model, weights, lp, sp, first, agree))
 
     arch_width = max(16, *(len(adapters.describe(row[1])["pixelrnn.arch"]) for row in rows))

@@ -18,12 +18,12 @@ Run from the project root:  python bench/sample.py [--quick]
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import medians, round_robin, seconds_of  # noqa: E402
 
 from pixelrnn_keras import PixelRNN  # noqa: E402
 from pixelrnn_keras.layers import list_archs  # noqa: E402
@@ -42,26 +42,11 @@ def parse_args():
     parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--head-units", type=int, default=32)
     parser.add_argument("--naive-subpixels", type=int, default=16, help="N, the sub-pixels the naive loop draws")
-    parser.add_argument("--repeats", type=int, default=2, help="steady calls per measurement (the fastest counts)")
+    parser.add_argument("--rounds", type=int, default=3, help="round-robin rounds of steady calls (the median counts)")
     args = parser.parse_args()
     if args.quick:
         args.layers, args.naive_subpixels = 2, 4
     return args
-
-
-def timed(fn, repeats):
-    """(first call's extra time over a steady call, fastest steady call), in seconds."""
-    start = time.perf_counter()
-    fn()
-    first = time.perf_counter() - start
-    steady = min(_seconds(fn) for _ in range(repeats))
-    return max(first - steady, 0.0), steady
-
-
-def _seconds(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def sampler(model, method, jit, known):
@@ -76,20 +61,33 @@ def cached_sampler(model, jit, args):
     return sampler(model, "cached", jit, np.zeros((args.batch, *model.image_shape), bool))
 
 
-def measure_cached(model, jit, args):
-    compile_s, steady = timed(cached_sampler(model, jit, args), args.repeats)
-    return compile_s, steady, False
-
-
-def measure_naive(model, jit, args):
-    """Extrapolated from the last `naive_subpixels` sub-pixels (see the module docstring)."""
+def measure(model, args):
+    """{(sampler, jit): (first call's extra time over a steady call, seconds per batch, extrapolated)}
+    for both samplers with XLA on and off; the steady calls are timed round robin (medians)."""
     known = np.ones((args.batch, model.num_dims), bool)
     known[:, -args.naive_subpixels :] = False
     known = known.reshape(args.batch, *model.image_shape)
-    compile_s, partial = timed(sampler(model, "naive", jit, known), args.repeats)
-    _, overhead = timed(sampler(model, "naive", jit, np.ones_like(known)), args.repeats)
-    per_sub_pixel = max(partial - overhead, 0.0) / args.naive_subpixels
-    return compile_s, overhead + per_sub_pixel * model.num_dims, True
+    tasks = {}
+    for jit in (True, False):
+        tasks["cached", jit] = cached_sampler(model, jit, args)
+        tasks["naive", jit] = sampler(model, "naive", jit, known)
+        tasks["naive, all known", jit] = sampler(model, "naive", jit, np.ones_like(known))
+    first = {name: seconds_of(fn)[0] for name, fn in tasks.items()}
+    steady = medians(round_robin(tasks, args.rounds))
+    rows = {}
+    for jit in (True, False):
+        # The naive loop, extrapolated from its last `naive_subpixels` sub-pixels (see the module docstring).
+        overhead = steady["naive, all known", jit]
+        per_sub_pixel = max(steady["naive", jit] - overhead, 0.0) / args.naive_subpixels
+        rows["naive", jit] = (
+            first["naive", jit] - steady["naive", jit],
+            overhead + per_sub_pixel * model.num_dims,
+            True,
+        )
+        rows["cached", jit] = (first["cached", jit] - steady["cached", jit], steady["cached", jit], False)
+    return {
+        key: (max(compile_s, 0.0), seconds, extrapolated) for key, (compile_s, seconds, extrapolated) in rows.items()
+    }
 
 
 def build(arch, shape, levels, args):
@@ -102,7 +100,7 @@ def main():
     archs = args.archs.split(",")
     print(
         f"models: {args.layers} layers, hidden {args.hidden}, head {args.head_units}; batch {args.batch}; "
-        f"naive extrapolated from its last {args.naive_subpixels} sub-pixels; fastest of {args.repeats} calls; "
+        f"naive extrapolated from its last {args.naive_subpixels} sub-pixels; median of {args.rounds} round-robin rounds; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     header = (
@@ -116,10 +114,7 @@ def main():
         image = "x".join(map(str, shape))
         for arch in archs:
             model = build(arch, shape, levels, args)
-            rows = {}
-            for method, measure in (("naive", measure_naive), ("cached", measure_cached)):
-                for jit in (True, False):
-                    rows[method, jit] = measure(model, jit, args)
+            rows = measure(model, args)
             full_size[arch, shape] = cached_sampler(model, True, args)
             best_naive = min(rows["naive", True][1], rows["naive", False][1])
             for (method, jit), (compile_s, seconds, extrapolated) in rows.items():
@@ -129,18 +124,15 @@ def main():
                     f"{seconds:>9.3f} {args.batch / seconds:>9.2f} {best_naive / seconds:>11.1f}x{note}"
                 )
     print()
-    print("cached sampler (XLA), time per pixel at two image sizes of one model config (calls interleaved):")
+    print("cached sampler (XLA), time per pixel at two image sizes of one model config (calls round robin):")
     print("the work per image is linear in its pixels if the ratio is ~1")
     for shape, levels in CASES:
         small = (shape[0] // 2, shape[1] // 2, shape[2])
         for arch in archs:
             runs = {small: cached_sampler(build(arch, small, levels, args), True, args), shape: full_size[arch, shape]}
             runs[small]()  # compile
-            seconds = {size: [] for size in runs}
-            for _ in range(args.repeats + 1):
-                for size, run in runs.items():
-                    seconds[size].append(_seconds(run))
-            per_pixel = [min(seconds[size]) / (size[0] * size[1]) * 1e6 for size in (small, shape)]
+            seconds = medians(round_robin(runs, args.rounds))
+            per_pixel = [seconds[size] / (size[0] * size[1]) * 1e6 for size in (small, shape)]
             print(
                 f"{arch:<16} {'x'.join(map(str, small)):>8}: {per_pixel[0]:7.1f} us/pixel  "
                 f"{'x'.join(map(str, shape)):>8}: {per_pixel[1]:7.1f} us/pixel  ratio {per_pixel[1] / per_pixel[0]:.2f}"

@@ -33,18 +33,17 @@ import argparse
 import os
 import platform
 import statistics
-import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import progress, round_robin, seconds_of  # noqa: E402
 
 from pixelrnn_keras.layers import core_class, list_archs  # noqa: E402
 from pixelrnn_keras.layers.cores import conv_flops  # noqa: E402
-from pixelrnn_keras.layers.diagonal_bilstm import diagonal_layout  # noqa: E402
+from pixelrnn_keras.layers.diagonal_layout import diagonal_layout  # noqa: E402
 from pixelrnn_keras.layers.lstm import forget_bias  # noqa: E402
 from pixelrnn_keras.models import PixelRNN  # noqa: E402
 
@@ -99,34 +98,6 @@ def profiler_flops(model):
     except Exception as error:  # optional check only
         print(f"  (TF profiler check skipped: {type(error).__name__}: {error})")
         return None
-
-
-# ---------------------------------------------------------------------------------------
-# Timing helpers
-# ---------------------------------------------------------------------------------------
-
-
-def timed(fn, reps):
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def round_robin(tasks, rounds, reps, log=None):
-    """tasks: {name: fn}. Runs `reps` timed calls of each task per round, rotating the start
-    of every round; returns {name: [seconds, ...]}."""
-    names = list(tasks)
-    samples = {name: [] for name in names}
-    for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            samples[name].extend(timed(tasks[name], reps))
-        if log:
-            log(f"  round {r + 1}/{rounds} done")
-    return samples
 
 
 class Gemm:
@@ -192,12 +163,8 @@ class Config:
         self._log_prob_training_forward(self.images).numpy()
 
     def warm_up(self, warmup):
-        start = time.perf_counter()
-        self.train()
-        self.first_train_s = time.perf_counter() - start
-        start = time.perf_counter()
-        self.log_prob()
-        self.first_log_prob_s = time.perf_counter() - start
+        self.first_train_s = seconds_of(self.train)[0]
+        self.first_log_prob_s = seconds_of(self.log_prob)[0]
         self.log_prob_keeping_activations()
         for _ in range(warmup):
             self.train()
@@ -659,11 +626,7 @@ def main(argv=None):
         if name not in ("float32", "mixed_bfloat16", "bfloat16", "mixed_float16"):
             p.error(f"--precision: unknown dtype policy {name!r}")
 
-    t0 = time.perf_counter()
-
-    def log(msg):
-        print(f"[{time.perf_counter() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
-
+    log = progress
     print(
         f"bench/train.py: TF {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, devices {[d.device_type for d in tf.config.list_physical_devices()]}"
