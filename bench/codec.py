@@ -103,9 +103,7 @@ def measure_codec(model, images, batch):
     progress(f"{model.name}: decoded in {decode_seconds:.1f}s")
     if not np.array_equal(decoded, images):
         raise SystemExit(f"{model.name}: the decoded images differ from the originals")
-    nll_bits = -float(sum(np.sum(model.log_prob(images[k : k + 50])) for k in range(0, len(images), 50))) / np.progress(
-        2
-    )
+    nll_bits = -float(sum(np.sum(model.log_prob(images[k : k + 50])) for k in range(0, len(images), 50))) / np.log(2)
     payload = parse(stream)[1].nbytes
     return len(stream), payload, nll_bits, len(images) / encode_seconds, len(images) / decode_seconds
 
