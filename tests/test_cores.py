@@ -71,3 +71,14 @@ def test_the_one_pixel_steps_give_the_call_outputs(arch, conditional):
 def test_the_flop_count_is_positive_and_grows_with_the_image(arch):
     flops = core_class(arch).forward_flops
     assert 0 < flops(4, 4, 8, 3, 3) < flops(8, 8, 8, 3, 3) < flops(8, 8, 16, 3, 3)
+
+
+@pytest.mark.parametrize("arch", [arch for arch in list_archs() if core_class(arch).side_stream])
+def test_a_side_stream_core_refuses_to_run_without_its_side_map(arch):
+    core = core_class(arch).for_block(HIDDEN, GROUPS, KERNEL, name=arch)
+    inputs = (BATCH, HEIGHT, WIDTH, 2 * HIDDEN)
+    with pytest.raises(ValueError, match="row_context_shape must be given"):
+        core.build(inputs)
+    core, inputs, _ = built_core(arch, conditional=False)
+    with pytest.raises(ValueError, match="row_context must be"):
+        core(inputs)
