@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Training and log_prob throughput of PixelCNN, Row LSTM and Diagonal BiLSTM, with the
+"""Training and log_prob throughput of PixelCNN, Row LSTM, Diagonal BiLSTM and Gated PixelCNN, with the
 achieved GFLOP/s as a fraction of this machine's fp32 GEMM peak measured in the same run.
 
 For every arch at 28x28x1 (2 levels) and 32x32x3 (256 levels), all with the same depth
@@ -17,6 +17,8 @@ useful computation on the H x W image only:
   - Diagonal BiLSTM: both directions' input-to-state 1x1 (right-to-left also reads the C
     image channels) and state-to-state 2x1 per pixel, counted on H x W pixels, NOT on the
     skewed H x (W + H - 1) map;
+  - Gated PixelCNN: horizontal 1 x k (2h -> 2h), vertical (k//2 + 1) x k (h -> 2h; the first
+    block's reads the C image channels, counted as h) and the 1x1 link (2h -> 2h) per pixel;
   - not counted: biases, activations, LSTM gate arithmetic, softmax/loss, optimizer update.
 Training FLOPs = 3 x forward FLOPs; log_prob FLOPs = forward FLOPs.
 
@@ -51,6 +53,8 @@ ARCHS = list_archs()
 IMAGES = (((28, 28, 1), 2), ((32, 32, 3), 256))
 # Targets for the training step, as % of the fp32 GEMM peak, at h = 32.
 TARGETS = {"diagonal_bilstm": 25.0, "row_lstm": 30.0}
+# The archs whose layers run an LSTM scan (the others are convolutions only).
+RECURRENT = ("diagonal_bilstm", "row_lstm")
 
 
 # ---------------------------------------------------------------------------------------
@@ -213,7 +217,7 @@ def run_models(args, log):
     for c in configs:
         tasks[f"train {c.name}"] = c.train
         tasks[f"log_prob {c.name}"] = c.log_prob
-        if c.arch != "pixelcnn":  # only the recurrent archs' scans keep activations
+        if c.arch in RECURRENT:  # only the recurrent archs' scans keep activations
             tasks[f"log_prob (training forward) {c.name}"] = c.log_prob_keeping_activations
     log(f"timing: {args.rounds} rounds x {args.reps} reps, round robin over {len(tasks)} tasks ...")
     samples = round_robin(tasks, args.rounds, args.reps, log)
@@ -527,7 +531,7 @@ def row_pieces(core, batch, image_shape, hidden):
 def run_breakdown(configs, args, peak, log):
     seen = set()
     for c in configs:
-        if c.arch == "pixelcnn" or (c.arch, c.image) in seen:
+        if c.arch not in RECURRENT or (c.arch, c.image) in seen:
             continue
         seen.add((c.arch, c.image))
         core = c.model.blocks[0].core

@@ -34,8 +34,10 @@ def _dependence_at(model, image):
     return change.T > 0
 
 
-def random_model(arch, shape, levels, num_layers=2, hidden=6):
-    model = PixelRNN(arch, shape, levels=levels, num_layers=num_layers, hidden=hidden, head_units=24)
+def random_model(arch, shape, levels, num_layers=2, hidden=6, kernel_size=3):
+    model = PixelRNN(
+        arch, shape, levels=levels, num_layers=num_layers, hidden=hidden, head_units=24, kernel_size=kernel_size
+    )
     # Random biases too, so that no unit sits at an exact zero.
     rng = np.random.default_rng(1)
     model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
@@ -95,6 +97,37 @@ def test_pixelcnn_has_the_documented_blind_spot(float64, rng):
     w = shape[1]
     assert not dep[7 * w + 0, 0 * w + 7]
     assert dep[7 * w + 1, 7 * w + 0]
+
+
+@pytest.mark.parametrize("shape,levels", CASES)
+def test_gated_pixelcnn_sees_every_earlier_sub_pixel(shape, levels, float64, rng):
+    """No blind spot: with L * (k//2) >= max(H - 2, W - 1) (here 4 * 2 >= 7), the stacks' field
+    covers every earlier sub-pixel, up and to the right too (pixelcnn misses them: see below)."""
+    model = random_model("gated_pixelcnn", shape, levels, num_layers=4, kernel_size=5)
+    dep = dependence(model, rng)
+    p, q = np.meshgrid(np.arange(dep.shape[0]), np.arange(dep.shape[0]), indexing="ij")
+    missing = np.argwhere(~dep & (q < p))
+    assert missing.size == 0, f"blind spot: {len(missing)} earlier pairs unseen, e.g. {missing[:5].tolist()}"
+
+
+@pytest.mark.parametrize("num_layers,kernel_size", [(1, 3), (2, 3), (1, 5)])
+def test_gated_pixelcnn_sees_exactly_its_documented_field(num_layers, kernel_size, float64, rng):
+    """After L blocks of kernel k (r = k//2), pixel (i, j) sees (i', j') iff: i' = i and
+    0 < j - j' <= 3 + L * r (the 7x7 mask-A convolution's 3, then r per 1 x k layer); or
+    1 <= i - i' <= L * r + 1 and |j' - j| <= L * r (the vertical stack, shifted down a row); or
+    i - i' <= 3 and -3 - L * r <= j' - j <= 3 (the 7x7 convolution at the pixels to its left)."""
+    shape = (8, 8, 1)
+    model = random_model("gated_pixelcnn", shape, 2, num_layers=num_layers, kernel_size=kernel_size)
+    dep = dependence(model, rng)
+    reach = num_layers * (kernel_size // 2)
+    rows, cols, _ = sub_pixel_coords(shape)
+    di, dj = rows[:, None] - rows[None], cols[None] - cols[:, None]  # (p, q): output p, input q
+    field = (
+        ((di == 0) & (dj < 0) & (dj >= -3 - reach))
+        | ((di >= 1) & (di <= reach + 1) & (np.abs(dj) <= reach))
+        | ((di >= 1) & (di <= 3) & (dj >= -3 - reach) & (dj <= 3))
+    )
+    np.testing.assert_array_equal(dep, field)
 
 
 def test_literal_paper_diagonal_bilstm_would_miss_the_end_of_the_previous_row(rng):

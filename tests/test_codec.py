@@ -382,6 +382,7 @@ MULTI_SCALE_CASES = [
     pytest.param("diagonal_bilstm", "pixelcnn", (8, 8, 3), 256, marks=pytest.mark.slow),
     pytest.param("row_lstm", "diagonal_bilstm", (8, 8, 1), 2, marks=pytest.mark.slow),
     pytest.param("pixelcnn", "diagonal_bilstm", (8, 8, 3), 256, marks=pytest.mark.slow),
+    pytest.param("row_lstm", "gated_pixelcnn", (8, 8, 3), 256, marks=pytest.mark.slow),
 ]
 
 

@@ -15,7 +15,7 @@ def built_core(arch, conditional):
     core = core_class(arch).for_block(HIDDEN, GROUPS, KERNEL, name=arch)
     width_in = HIDDEN if core.reduces_input else 2 * HIDDEN
     inputs = (BATCH, HEIGHT, WIDTH, width_in)
-    if core.reads_row_context:
+    if core.reads_row_context or core.side_stream:  # the image, as the first block gets it
         core.build(inputs, (BATCH, HEIGHT, WIDTH, GROUPS))
     else:
         core.build(inputs)
@@ -30,7 +30,7 @@ def built_core(arch, conditional):
 
 
 def test_the_registry_lists_the_papers_cores_and_refuses_unknown_names_and_duplicates():
-    assert {"pixelcnn", "row_lstm", "diagonal_bilstm"} <= set(list_archs())
+    assert {"pixelcnn", "row_lstm", "diagonal_bilstm", "gated_pixelcnn"} <= set(list_archs())
     with pytest.raises(ValueError, match=r"arch must be one of \("):
         core_class("gru")
     with pytest.raises(ValueError, match="'pixelcnn' is registered already"):
@@ -43,12 +43,15 @@ def test_the_one_pixel_steps_give_the_call_outputs(arch, conditional):
     core, inputs, gate_bias = built_core(arch, conditional)
     assert core.arch == arch and core.units == HIDDEN
     context = tf.random.stateless_uniform((BATCH, HEIGHT, WIDTH, GROUPS), (1, 2), -1, 1)
-    row_context = context if core.reads_row_context else None
+    row_context = context if core.reads_row_context or core.side_stream else None
     expected = core(inputs, row_context, gate_bias=gate_bias)
+    if core.side_stream:
+        expected, expected_side = expected
+        assert expected_side.shape == (BATCH, HEIGHT, WIDTH, core.side_features)
     assert expected.shape == (BATCH, HEIGHT, WIDTH, HIDDEN)
 
     cache = core.init_cache(BATCH, HEIGHT, WIDTH, tf.float32, gate_bias=gate_bias)
-    rows = []
+    rows, side_rows = [], []
     for i in range(HEIGHT):
         row = []
         for j in range(WIDTH):
@@ -56,10 +59,26 @@ def test_the_one_pixel_steps_give_the_call_outputs(arch, conditional):
             row.append(outputs)
         rows.append(tf.stack(row, axis=1))
         cache = core.end_row(cache, tf.constant(i), None if row_context is None else row_context[:, i])
+        if core.side_stream:
+            cache, side_row = cache
+            side_rows.append(side_row)
     np.testing.assert_allclose(tf.stack(rows, axis=1), expected, rtol=1e-4, atol=1e-5)
+    if core.side_stream:
+        np.testing.assert_allclose(tf.stack(side_rows, axis=1), expected_side, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("arch", list_archs())
 def test_the_flop_count_is_positive_and_grows_with_the_image(arch):
     flops = core_class(arch).forward_flops
     assert 0 < flops(4, 4, 8, 3, 3) < flops(8, 8, 8, 3, 3) < flops(8, 8, 16, 3, 3)
+
+
+@pytest.mark.parametrize("arch", [arch for arch in list_archs() if core_class(arch).side_stream])
+def test_a_side_stream_core_refuses_to_run_without_its_side_map(arch):
+    core = core_class(arch).for_block(HIDDEN, GROUPS, KERNEL, name=arch)
+    inputs = (BATCH, HEIGHT, WIDTH, 2 * HIDDEN)
+    with pytest.raises(ValueError, match="row_context_shape must be given"):
+        core.build(inputs)
+    core, inputs, _ = built_core(arch, conditional=False)
+    with pytest.raises(ValueError, match="row_context must be"):
+        core(inputs)

@@ -32,7 +32,12 @@ from pixelrnn_keras.sampling.cached import cached_loop
 from pixelrnn_keras.zoo import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = {"pixelcnn": ((8, 8, 1), 4), "row_lstm": ((8, 8, 1), 2), "diagonal_bilstm": ((8, 8, 3), 4)}
+CASES = {
+    "pixelcnn": ((8, 8, 1), 4),
+    "row_lstm": ((8, 8, 1), 2),
+    "diagonal_bilstm": ((8, 8, 3), 4),
+    "gated_pixelcnn": ((8, 8, 1), 4),
+}
 ARCHS = list(CASES)
 InvalidArgument = onnxruntime.capi.onnxruntime_pybind11_state.InvalidArgument
 
@@ -184,7 +189,7 @@ print("pixelrnn_keras imported:", any(m.split(".")[0] == "pixelrnn_keras" for m 
         # The default run: the most intricate single-scale arch and the two-stage model (compiling the
         # samplers again in the fresh process is most of the time).
         ("diagonal_bilstm", "multi_scale"),
-        pytest.param(("pixelcnn", "row_lstm"), marks=pytest.mark.slow),
+        pytest.param(("pixelcnn", "row_lstm", "gated_pixelcnn"), marks=pytest.mark.slow),
     ],
 )
 def test_saved_model_in_a_fresh_process_without_the_package_gives_the_keras_numbers(

@@ -81,7 +81,7 @@ def test_high_network_is_causal_in_the_full_image_and_sees_all_of_the_small_one(
     assert unused.size == 0, f"{arch}: sub-pixels {unused.tolist()} of the small image change no logit"
 
 
-@pytest.mark.parametrize("arch", ["pixelcnn", "row_lstm"])
+@pytest.mark.parametrize("arch", ["pixelcnn", "row_lstm", "gated_pixelcnn"])
 def test_first_pixel_depends_on_every_pixel_of_the_small_image(arch, float64, rng):
     """With 3 conditioning 3x3 convolutions at 4x4, the map at (0, 0) sees the whole 4x4 image.
 

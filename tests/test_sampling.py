@@ -72,8 +72,9 @@ def bottom_half_unknown(model, seed=0):
 
 # Every arch on binary images; on 256-level colour the recurrent archs are slow (~25-40 s each, mostly
 # compiling the naive loop): colour groups in their steps are also checked by the codec's round trips.
+RECURRENT = ("row_lstm", "diagonal_bilstm")
 SAMPLER_CASES = [
-    pytest.param(arch, shape, levels, marks=[pytest.mark.slow] if levels > 2 and arch != "pixelcnn" else [])
+    pytest.param(arch, shape, levels, marks=[pytest.mark.slow] if levels > 2 and arch in RECURRENT else [])
     for shape, levels in CASES
     for arch in ARCHS
 ]
@@ -82,8 +83,10 @@ SAMPLER_CASES = [
 @pytest.mark.parametrize("arch,shape,levels", SAMPLER_CASES)
 def test_cached_sampler_equals_naive_before_and_after_training(arch, shape, levels, float64):
     # One layer keeps CI fast; two where a layer's caches are fed most intricately (the Diagonal
-    # BiLSTM's rows, three colours). Every arch runs two layers in the test without XLA below.
-    model = tiny_model(arch, shape, levels, num_layers=2 if (arch, shape[-1]) == ("diagonal_bilstm", 3) else 1)
+    # BiLSTM's rows, three colours; the Gated PixelCNN's vertical stack, from block to block).
+    # Every arch runs two layers in the test without XLA below.
+    intricate = (arch, shape[-1]) == ("diagonal_bilstm", 3) or arch == "gated_pixelcnn"
+    model = tiny_model(arch, shape, levels, num_layers=2 if intricate else 1)
     for weights in ("random", "trained"):
         if weights == "trained":
             train_a_few_steps(model)

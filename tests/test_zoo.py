@@ -20,6 +20,8 @@ REQUIRED = [
     "mnist_pixelcnn",
     "mnist_row",
     "mnist_diag",
+    "mnist_gated",
+    "cifar10_gated",
     "cifar10_pixelcnn_paper",
     "cifar10_row_paper",
     "cifar10_diag_paper",

@@ -2,6 +2,7 @@
 
 from pixelrnn_keras.layers.cores import core_class, list_archs, register_core
 from pixelrnn_keras.layers.diagonal_bilstm import DiagonalBiLSTM
+from pixelrnn_keras.layers.gated_pixelcnn import GatedPixelCNNCore
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.masks import causal_mask, channel_groups
 from pixelrnn_keras.layers.pixelcnn import PixelCNNCore
@@ -10,6 +11,7 @@ from pixelrnn_keras.layers.row_lstm import RowLSTM
 
 __all__ = [
     "DiagonalBiLSTM",
+    "GatedPixelCNNCore",
     "MaskedConv2D",
     "PixelCNNCore",
     "ResidualBlock",

@@ -7,6 +7,12 @@ Class attributes:
     reduces_input: the block reduces its 2h inputs to h with ReLU, a 1x1 mask-B convolution
         and ReLU before the core (PixelCNN); otherwise the core reads the 2h inputs itself.
     reads_row_context: the core takes the image itself as `row_context` (Diagonal BiLSTM).
+    side_stream: the core also carries a map from block to block beside the residual stream
+        (Gated PixelCNN's vertical stack): its `row_context` is the map the block before
+        returned (the image for the first block), `call` returns (outputs, its map (batch, H, W,
+        side_features)), and `end_row` returns (cache, its map's row i (batch, W, side_features))
+        from the row before's (the image row for the first block); `build(inputs_shape,
+        row_context_shape)` as for `reads_row_context`; instances have `side_features`.
     gate_bias_per_unit: features of the `gate_bias` map per hidden unit (a conditional model's
         per-pixel bias of the core's input-to-state pre-activations).
 
@@ -15,7 +21,7 @@ Methods:
     call(inputs, row_context=None, gate_bias=None): (batch, H, W, in) -> (batch, H, W, hidden).
     init_cache(batch, height, width, dtype, gate_bias=None), step(cache, inputs, i, j) ->
         (outputs (batch, hidden), cache), end_row(cache, i, row_context=None): the one-pixel
-        steps (see layers/incremental.py). Weight tensors a cache holds come out of `step` and
+        steps (see layers/incremental.py); `end_row` of a `side_stream` core returns (cache, row). Weight tensors a cache holds come out of `step` and
         `end_row` as the same tensors (the codec's `Stepper` keeps them apart from the state).
     forward_flops(height, width, hidden, channels, kernel_size): the core's useful FLOPs per
         image (one multiply-add = 2), for `bench/train.py`.

@@ -55,6 +55,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
 
     reduces_input = False
     reads_row_context = True
+    side_stream = False
     gate_bias_per_unit = 8  # both directions' gates
 
     def __init__(self, units, color_groups=3, kernel_initializer="glorot_uniform", **kwargs):

@@ -9,8 +9,8 @@ Every layer that a sampler drives has
 outputs there, (batch, out_features), equal to those of a full forward pass over any image
 that agrees with everything seen so far. Pixels are visited in raster order. A sampler may
 call `step` several times from the same cache for one pixel (once per colour channel) and
-keep the cache of the last call only. Recurrent layers also have `end_row(cache, i, ...)`,
-called once row i is complete. Layers that take a conditioning bias map (`gate_bias` of the
+keep the cache of the last call only. Recurrent layers (and the Gated PixelCNN, whose vertical
+stack runs a row at a time) also have `end_row(cache, i, ...)`, called once row i is complete. Layers that take a conditioning bias map (`gate_bias` of the
 LSTM layers, `condition` of `ResidualBlock`) take it in `init_cache` too and keep it in the
 cache: it is fixed while an image is generated, and `step` reads it at (i, j).
 

@@ -24,6 +24,7 @@ class PixelCNNCore(MaskedConv2D):
 
     reduces_input = True
     reads_row_context = False
+    side_stream = False
     gate_bias_per_unit = 1
 
     @classmethod

@@ -13,20 +13,24 @@ class ResidualBlock(keras.layers.Layer):
 
     The inside is the core registered as `arch` (layers/cores.py), e.g. PixelCNN's k x k
     convolution after ReLU, a 1x1 reduction to h and ReLU (`reduces_input`), a `RowLSTM`
-    of h units, or a `DiagonalBiLSTM` of h units given `row_context`.
+    of h units, a `DiagonalBiLSTM` of h units given `row_context`, or a Gated PixelCNN layer
+    that also passes its vertical stack's map on to the next block (`side_stream`).
 
     With `condition_features` > 0 the block is conditional (multi-scale PixelRNN, paper
     section 3.4): a 1x1 unmasked convolution of the `condition` map is added to the
     input-to-state pre-activations of its core (its `gate_bias`: the LSTM gates, 4h, both
-    directions' 8h for the Diagonal BiLSTM, or PixelCNN's convolution, h).
+    directions' 8h for the Diagonal BiLSTM, PixelCNN's convolution, h, or both stacks' gates
+    of the Gated PixelCNN, 4h).
 
     Call arguments:
         inputs: (batch, height, width, 2 * hidden).
-        row_context: only for a core that `reads_row_context`: the image, (batch, height, width, C).
+        row_context: only for a core that `reads_row_context`: the image, (batch, height, width, C);
+            or for a `side_stream` core: the block before's side map, or the image for the first block.
         condition: (batch, height, width, condition_features), only when conditional; a map
             that does not depend on the image being modelled.
 
-    Output shape: (batch, height, width, 2 * hidden).
+    Output shape: (batch, height, width, 2 * hidden); a `side_stream` core's block returns
+    (that, its side map (batch, height, width, core.side_features)).
     """
 
     def __init__(self, arch, hidden, color_groups=3, kernel_size=3, condition_features=0, **kwargs):
@@ -55,7 +59,7 @@ class ResidualBlock(keras.layers.Layer):
         if self.reduce is not None:
             self.reduce.build(inputs_shape)
             self.core.build(inner_shape)
-        elif self.core.reads_row_context:
+        elif self.core.reads_row_context or self.core.side_stream:
             self.core.build(inputs_shape, row_context_shape)
         else:
             self.core.build(inputs_shape)
@@ -77,9 +81,14 @@ class ResidualBlock(keras.layers.Layer):
 
     def call(self, inputs, row_context=None, condition=None):
         inner = self.core(self._core_inputs(inputs), row_context, gate_bias=self._bias(condition))
+        if self.core.side_stream:
+            inner, side = inner
+            return inputs + self.expand(inner), side
         return inputs + self.expand(inner)
 
     def compute_output_shape(self, inputs_shape, row_context_shape=None, condition_shape=None):
+        if self.core.side_stream:
+            return inputs_shape, (*inputs_shape[:-1], self.core.side_features)
         return inputs_shape
 
     # One pixel at a time (see layers/incremental.py).
@@ -105,8 +114,13 @@ class ResidualBlock(keras.layers.Layer):
         return inputs + outputs, (reduce_cache, core_cache, expand_cache)
 
     def end_row(self, cache, i, row_context=None):
-        """Row i is complete; `row_context` (batch, width, C) only for a core that `reads_row_context`."""
+        """Row i is complete; `row_context` (batch, width, C) only for a core that `reads_row_context`,
+        or row i of the side map before for a `side_stream` core, whose block returns (cache, its
+        side map's row i)."""
         reduce_cache, core_cache, expand_cache = cache
+        if self.core.side_stream:
+            core_cache, side = self.core.end_row(core_cache, i, row_context)
+            return (reduce_cache, core_cache, expand_cache), side
         return reduce_cache, self.core.end_row(core_cache, i, row_context), expand_cache
 
     def get_config(self):

@@ -39,6 +39,7 @@ class RowLSTM(keras.layers.Layer):
 
     reduces_input = False
     reads_row_context = False
+    side_stream = False
     gate_bias_per_unit = 4
 
     def __init__(self, units, kernel_size=3, color_groups=3, kernel_initializer="glorot_uniform", **kwargs):

@@ -1,4 +1,5 @@
-"""The PixelRNN family of networks (paper, Table 1): PixelCNN, Row LSTM, Diagonal BiLSTM."""
+"""The PixelRNN family of networks (paper, Table 1): PixelCNN, Row LSTM, Diagonal BiLSTM; and the
+Gated PixelCNN (van den Oord et al., 2016)."""
 
 import keras
 import numpy as np
@@ -37,14 +38,15 @@ class PixelRNN(ImageLikelihoodModel):
 
     Args:
         arch: the name of a registered core (`pixelrnn_keras.layers.list_archs()`): pixelcnn,
-            row_lstm or diagonal_bilstm.
+            row_lstm, diagonal_bilstm or gated_pixelcnn.
         image_shape: (H, W, C); C is 1 (grey or binary) or 3 (RGB).
         levels: number of intensity levels (2 for binary, 256 for 8-bit images).
         num_layers: number of residual blocks.
         hidden: h; the residual stream has 2h maps.
         head_units: maps of the hidden 1x1 layer of the output head (paper: 32 for MNIST,
             1024 for CIFAR-10).
-        kernel_size: k of the Row LSTM's k x 1 convolutions and of PixelCNN's k x k ones.
+        kernel_size: k of the Row LSTM's k x 1 convolutions, of PixelCNN's k x k ones and of the
+            Gated PixelCNN's 1 x k and (k//2 + 1) x k ones.
         first_kernel_size: size of the first mask-A convolution.
         skip_connections: add learned skip connections from every block to the head.
         condition_features: c > 0 makes the network conditional (the upper scale of a
@@ -76,6 +78,7 @@ class PixelRNN(ImageLikelihoodModel):
     ):
         super().__init__(**kwargs)
         self._reads_row_context = core_class(arch).reads_row_context
+        self._side_stream = core_class(arch).side_stream
         self.arch = arch
         image_shape = tuple(int(s) for s in image_shape)
         if len(image_shape) != 3 or min(image_shape) < 1:
@@ -143,8 +146,11 @@ class PixelRNN(ImageLikelihoodModel):
         self.input_conv.build(image)
         if self.input_condition is not None:
             self.input_condition.build((None, height, width, self._condition_width))
+        context = image if self._reads_row_context or self._side_stream else None
         for block in self.blocks:
-            block.build(stream, image if self._reads_row_context else None)
+            block.build(stream, context)
+            if self._side_stream:
+                context = (None, height, width, block.core.side_features)
         for skip in self.skips:
             skip.build(stream)
         self.head_hidden.build(stream)
@@ -198,9 +204,12 @@ class PixelRNN(ImageLikelihoodModel):
         if condition is not None:
             stream = stream + self.input_condition(condition)
         skipped = stream
+        # The image, for every block of a core that reads it, or the first block's side stream.
+        context = x if self._reads_row_context or self._side_stream else None
         for i, block in enumerate(self.blocks):
-            context = x if self._reads_row_context else None
             stream = block(stream, context, condition) if condition is not None else block(stream, context)
+            if self._side_stream:
+                stream, context = stream
             if self.skips:
                 skipped = skipped + self.skips[i](stream)
         head_in = skipped if self.skips else stream
@@ -348,9 +357,14 @@ class PixelRNN(ImageLikelihoodModel):
         """Row i is complete with values `row` (batch, W, C) int32."""
         conv_cache, block_caches, *rest = cache
         x = scale_images(row, self.levels, self.compute_dtype)
-        context = x if self._reads_row_context else None
-        block_caches = tuple(block.end_row(c, i, context) for block, c in zip(self.blocks, block_caches))
-        return conv_cache, block_caches, *rest
+        context = x if self._reads_row_context or self._side_stream else None
+        ended = []
+        for block, block_cache in zip(self.blocks, block_caches):
+            block_cache = block.end_row(block_cache, i, context)
+            if self._side_stream:
+                block_cache, context = block_cache
+            ended.append(block_cache)
+        return conv_cache, tuple(ended), *rest
 
     def get_config(self):
         config = super().get_config()
