@@ -521,3 +521,21 @@ def test_bad_labels_are_refused_naming_labels(class_model, binary_model, case):
         compress(class_model, images, labels=make(2))
     with pytest.raises(ValueError, match="labels must be None: this model has no classes"):
         compress(binary_model, real_images((8, 8, 1), 2, num=2), labels=np.zeros(2, int))
+
+
+def test_cli_codes_a_class_model_s_images_with_their_labels(class_model, tmp_path):
+    model_file = str(tmp_path / "class.keras")
+    class_model.save(model_file)
+    images = class_images()[:4]
+    np.savez(tmp_path / "images.npz", images=images)
+    for label, expected in (
+        (["--label", "2"], [2, 2, 2, 2]),
+        ([], np.argmax(class_model.class_log_likelihoods(images), 1)),
+    ):
+        out, decoded = tmp_path / "images.pxrc", tmp_path / "decoded"
+        assert main(["compress", model_file, str(tmp_path / "images.npz"), *label, "--out", str(out)]) == 0
+        assert main(["decompress", str(out), "--model", model_file, "--out", str(decoded)]) == 0
+        assert (decoded / "labels.txt").read_text().split() == [str(k) for k in expected]
+        pngs = [np.asarray(Image.open(decoded / f"{k:06d}.png")) for k in range(4)]
+        np.testing.assert_array_equal(np.stack(pngs)[..., None], images * 255)
+    assert main(["compress", model_file, str(tmp_path / "images.npz"), "--label", "3", "--out", str(out)]) == 2
