@@ -496,7 +496,11 @@ def build_parser():
     train.add_argument("--epochs", type=_positive_int, help="default: the recipe's")
     train.add_argument("--steps-per-epoch", type=_positive_int, help="default: the recipe's")
     train.add_argument("--seed", type=_non_negative_int, default=0, help="initialisation and data order")
-    train.add_argument("--init-weights", help="start from these weights of the same model (a warm start)")
+    train.add_argument(
+        "--init-weights",
+        help="start from these weights of the same model (a warm start); for a class-conditional entry, also "
+        "those of its network without classes (the class layers start at zero)",
+    )
     train.add_argument(
         "--samples-every", type=_non_negative_int, default=1, help="epochs between sample grids; 0: none"
     )

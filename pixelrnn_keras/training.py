@@ -163,7 +163,9 @@ def train(
         tensorboard: write TensorBoard scalars and images.
         callbacks: more Keras callbacks for `fit`.
         initial_weights: a ``.weights.h5`` file of the card's model to start from instead of a
-            fresh initialisation (a warm start; a resumed run continues from its backup instead).
+            fresh initialisation (a warm start; a resumed run continues from its backup instead);
+            for a class-conditional card, also of its network without classes (see
+            `load_initial_weights`).
 
     Returns:
         (model, path of the final weights).
