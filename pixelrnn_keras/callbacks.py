@@ -97,8 +97,9 @@ class SampleGrid(keras.callbacks.Callback):
     """After every `every`-th epoch, `num` samples as a PNG grid and, with `log_dir`, a TensorBoard image.
 
     The samples come from the cached sampler (`model.sample`) with the same `seed` every time,
-    so the grids show the same noise passing through the model as it learns. The PNG is
-    written through a temporary file.
+    so the grids show the same noise passing through the model as it learns; a class-conditional
+    model's images take the classes in turn (image k has class k mod K). The PNG is written
+    through a temporary file.
 
     Args:
         path_pattern: PNG path with an ``{epoch}`` field, the number of epochs done
@@ -125,7 +126,9 @@ class SampleGrid(keras.callbacks.Callback):
         done = epoch + 1
         if done % self.every:
             return
-        images = np.asarray(self.model.sample(self.num, seed=self.seed, temperature=self.temperature))
+        classes = self.model.num_classes
+        labels = {"labels": np.arange(self.num) % classes} if classes else {}
+        images = np.asarray(self.model.sample(self.num, seed=self.seed, temperature=self.temperature, **labels))
         grid = to_grid(images, self.model.levels)
         path = self.path_pattern.format(epoch=done)
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

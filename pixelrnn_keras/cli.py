@@ -54,6 +54,35 @@ def _number(kind, low, inclusive=False):
 _positive_int, _positive_float, _non_negative_int = _number(int, 0), _number(float, 0), _number(int, 0, inclusive=True)
 
 
+def _label_list(text):
+    """An argparse type: class labels, one int >= 0 or a comma-separated list of them."""
+    try:
+        labels = [int(part) for part in text.split(",")]
+    except ValueError:
+        labels = None
+    if not labels or min(labels) < 0:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0 or a comma-separated list of them, got {text!r}")
+    return labels
+
+
+def _class_labels(given, num_classes, count, what):
+    """The (count,) int32 labels of --label for a model of `num_classes` (None for a model without
+    classes): one label stands for every image, a list gives one per image. UsageError otherwise."""
+    import numpy as np
+
+    if not num_classes:
+        if given is not None:
+            raise UsageError(f"--label: {what} has no classes (it is not class-conditional)")
+        return None
+    if given is None:
+        raise UsageError(f"--label is needed: {what} is class-conditional ({num_classes} classes)")
+    if max(given) >= num_classes:
+        raise UsageError(f"--label must be in [0, {num_classes}) for {what}; got {max(given)}")
+    if len(given) not in (1, count):
+        raise UsageError(f"--label: {len(given)} labels for {count} images; give one for all or one per image")
+    return np.resize(np.asarray(given, np.int32), count)
+
+
 def _check_out(path):
     """Fail before any work if the PNG `path` cannot be written."""
     if not path.lower().endswith(".png"):
@@ -95,7 +124,8 @@ def _load_model(spec, weights):
 
 
 def _images_for(card, args):
-    """The images of --data (with --split, --resize) for the card's model, or UsageError."""
+    """The images of --data (with --split, --resize) for the card's model, or UsageError; the card's
+    own data set prepared as the card says (its "binarize_at")."""
     from pixelrnn_keras.data import load_for_model
 
     _check_data(args.data)
@@ -109,9 +139,44 @@ def _images_for(card, args):
             resize=args.resize,
             data_dir=getattr(args, "data_dir", None),
             model_name=card.name,
+            binarize_at=card.data.get("binarize_at") if _is_card_data(card, args.data) else None,
         )
     except ValueError as err:
         raise UsageError(f"--data: {err}") from err
+
+
+def _labels_for(args):
+    """The class labels of the --data (--split) images (one per image, checked), or UsageError."""
+    from pixelrnn_keras.data import load_labels
+
+    try:
+        return load_labels(args.data, args.split)
+    except ValueError as err:
+        raise UsageError(f"--data: {err}") from err
+
+
+def _evaluation_data(card, args):
+    """(images, labels or None, split) of an eval or classify command: the card's own split of its
+    data set (default: its evaluation split), or the images of --data (--split); labels for a
+    class-conditional card."""
+    from pixelrnn_keras.training import card_data, images_and_labels
+
+    _check_data(args.data)
+    if _is_card_data(card, args.data) and not args.resize:
+        split = args.split or card.data["eval_split"]
+        if split not in ("train", card.data["eval_split"]):
+            expected = f"'train' or {card.data['eval_split']!r}"
+            raise UsageError(f"--split must be {expected} for {card.name}'s data; got {split!r}")
+        train_data, eval_data = card_data(card, args.data, args.data_dir)
+        images, labels = images_and_labels(train_data if split == "train" else eval_data)
+    else:
+        split = args.split
+        images = _images_for(card, args)
+        labels = _labels_for(args) if card.config.get("num_classes") else None
+    if args.limit:
+        images = images[: args.limit]
+        labels = None if labels is None else labels[: args.limit]
+    return images, labels, split
 
 
 def _is_card_data(card, source):
@@ -128,6 +193,11 @@ def _in_batches(total, batch_size, label, draw):
         parts.append(np.asarray(draw(start, min(batch_size, total - start), index)))
         report(start + len(parts[-1]), total)
     return np.concatenate(parts)
+
+
+def _batch_labels(labels, start, count):
+    """The `labels=` keyword of a sampling batch: {} for a model without classes."""
+    return {} if labels is None else {"labels": labels[start : start + count]}
 
 
 def _batch_seed(seed, index):
@@ -153,7 +223,11 @@ def cmd_train(args):
         images = _images_for(card, args)
         if len(images) < 2:
             raise UsageError(f"--data: needs at least 2 images (one is held out for validation); {args.data!r} has 1")
-        train_images, eval_images = split_holdout(images, max(0.1, 1 / len(images)), seed=0)
+        fraction = max(0.1, 1 / len(images))
+        train_images, eval_images = split_holdout(images, fraction, seed=0)
+        if card.config.get("num_classes"):  # the labels split as the images (same count, same seed)
+            labels = split_holdout(_labels_for(args), fraction, seed=0)
+            train_images, eval_images = (train_images, labels[0]), (eval_images, labels[1])
     workdir = args.workdir or os.path.join("runs", card.name)
     _, final = train(
         card,
@@ -185,45 +259,63 @@ def _strategy(name):
 
 def cmd_eval(args):
     from pixelrnn_keras.evaluation import evaluate_nll
-    from pixelrnn_keras.training import card_data
 
     card = _card(args.name)
     _check_model(card.name, args.weights)
-    _check_data(args.data)
-    if _is_card_data(card, args.data) and not args.resize:
-        split = args.split or card.data["eval_split"]
-        if split not in ("train", card.data["eval_split"]):
-            expected = f"'train' or {card.data['eval_split']!r}"
-            raise UsageError(f"--split must be {expected} for {card.name}'s data; got {split!r}")
-        train_images, eval_images = card_data(card, args.data, args.data_dir)
-        images = train_images if split == "train" else eval_images
-    else:
-        split = args.split
-        images = _images_for(card, args)
-    if args.limit:
-        images = images[: args.limit]
+    images, labels, split = _evaluation_data(card, args)
     model = _load_model(card.name, args.weights)
-    result = evaluate_nll(model, images, batch_size=args.batch_size, progress=_progress("eval"))
+    result = evaluate_nll(model, images, batch_size=args.batch_size, progress=_progress("eval"), labels=labels)
     print(
         f"{card.name} on {args.data}{f' {split}' if split else ''} ({result['num_images']} images): "
         f"{result['nats']:.2f} nats/image, {result['bits_per_dim']:.4f} bits/dim"
     )
 
 
+def cmd_classify(args):
+    import numpy as np
+
+    card = _card(args.name)
+    num_classes = card.config.get("num_classes", 0)
+    if not num_classes:
+        raise UsageError(f"{card.name} is not class-conditional: classify needs a zoo entry with num_classes > 0")
+    _check_model(card.name, args.weights)
+    images, labels, split = _evaluation_data(card, args)
+    model = _load_model(card.name, args.weights)
+    predicted = _in_batches(
+        len(images),
+        args.batch_size,
+        "classify",
+        lambda start, count, index: np.argmax(model.classify(images[start : start + count]), axis=1),
+    )
+    confusion = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    accuracy = np.trace(confusion) / len(images)
+    print(f"{card.name} on {args.data}{f' {split}' if split else ''} ({len(images)} images): accuracy {accuracy:.4f}")
+    width = max(5, len(str(confusion.max())) + 1)
+    print("true \\ predicted" + "".join(f"{k:>{width}d}" for k in range(num_classes)))
+    for k, row in enumerate(confusion):
+        print(f"{k:>17d}" + "".join(f"{n:>{width}d}" for n in row))
+
+
 def cmd_sample(args):
     from pixelrnn_keras.images import save_png, to_grid
 
     card = _card(args.name)
+    num = args.num or (len(args.label) if args.label and len(args.label) > 1 else 16)
+    labels = _class_labels(args.label, card.config.get("num_classes"), num, card.name)
     _check_model(card.name, args.weights)
     _check_out(args.out)
     model = _load_model(card.name, args.weights)
-    print(f"sampling {args.num} images from {args.name} ...", file=sys.stderr)
+    print(f"sampling {num} images from {args.name} ...", file=sys.stderr)
     images = _in_batches(
-        args.num,
+        num,
         args.batch_size,
         "sample",
         lambda start, count, index: model.sample(
-            count, seed=_batch_seed(args.seed, index), temperature=args.temperature
+            count,
+            seed=_batch_seed(args.seed, index),
+            temperature=args.temperature,
+            **_batch_labels(labels, start, count),
         ),
     )
     save_png(to_grid(images, model.levels), args.out, scale=args.scale)
@@ -236,9 +328,11 @@ def cmd_complete(args):
     from pixelrnn_keras.images import save_png, to_grid
 
     card = _card(args.name)
+    num = args.num or (len(args.label) if args.label and len(args.label) > 1 else 8)
     _check_model(card.name, args.weights)
     _check_out(args.out)
-    images = _images_for(card, args)[: args.num]
+    images = _images_for(card, args)[:num]
+    labels = _class_labels(args.label, card.config.get("num_classes"), len(images), card.name)
     model = _load_model(card.name, args.weights)
     known = np.zeros(images.shape, bool)
     known[:, : model.image_shape[0] // 2] = True  # the top half is kept, the bottom half sampled
@@ -252,6 +346,7 @@ def cmd_complete(args):
             known[start : start + count],
             seed=_batch_seed(args.seed, index),
             temperature=args.temperature,
+            **_batch_labels(labels, start, count),
         ),
     )
     shown = np.concatenate([np.where(known, images, 0), completed, images])
@@ -308,7 +403,10 @@ def cmd_compress(args):
 
     model = _load_model(args.model, args.weights)
     images = _codec_inputs(args.inputs, model)
-    stream = compress(model, images, batch_size=args.batch_size, progress=_progress("compress"))
+    # Without --label, a class-conditional model codes each image under its most likely class.
+    num_classes = getattr(model, "num_classes", 0)
+    labels = None if args.label is None else _class_labels(args.label, num_classes, len(images), args.model)
+    stream = compress(model, images, labels=labels, batch_size=args.batch_size, progress=_progress("compress"))
     with atomic_path(args.out) as partial, open(partial, "wb") as f:
         f.write(stream)
     bits_per_dim = 8 * len(stream) / images.size
@@ -317,6 +415,7 @@ def cmd_compress(args):
 
 def cmd_decompress(args):
     from pixelrnn_keras.codec import decompress, read_header
+    from pixelrnn_keras.files import atomic_path
     from pixelrnn_keras.images import save_png, to_intensities
 
     if not os.path.isfile(args.file):
@@ -325,11 +424,15 @@ def cmd_decompress(args):
         stream = f.read()
     header = read_header(stream)
     model = _load_model(args.model or header.model_name, args.weights)
-    images = decompress(model, stream, progress=_progress("decompress"))
+    decoded = decompress(model, stream, progress=_progress("decompress"))
+    images, labels = decoded if isinstance(decoded, tuple) else (decoded, None)  # a class model's labels too
     os.makedirs(args.out, exist_ok=True)
     for k, image in enumerate(images):
         save_png(to_intensities(image, model.levels), os.path.join(args.out, f"{k:06d}.png"))
-    print(f"wrote {len(images)} PNG files to {args.out}")
+    if labels is not None:
+        with atomic_path(os.path.join(args.out, "labels.txt")) as partial, open(partial, "w") as f:
+            f.write("".join(f"{label}\n" for label in labels))
+    print(f"wrote {len(images)} PNG files{'' if labels is None else ' and labels.txt'} to {args.out}")
 
 
 def cmd_zoo_list(args):
@@ -357,7 +460,14 @@ def _add_data_arguments(parser, what):
 
 
 def _add_sampling_arguments(parser, num, out):
-    parser.add_argument("--num", type=_positive_int, default=num, help=f"number of images (default {num})")
+    parser.add_argument(
+        "--num", type=_positive_int, help=f"number of images (default {num}, or one per --label of a list)"
+    )
+    parser.add_argument(
+        "--label",
+        type=_label_list,
+        help="a class-conditional model's class: one for all images (e.g. 7) or one per image (e.g. 0,1,2)",
+    )
     parser.add_argument("--seed", type=_non_negative_int, default=0)
     parser.add_argument("--temperature", type=_positive_float, default=1.0, help="> 0; 1 samples the model")
     parser.add_argument("--weights", help="a .weights.h5 file instead of the bundled weights")
@@ -386,7 +496,11 @@ def build_parser():
     train.add_argument("--epochs", type=_positive_int, help="default: the recipe's")
     train.add_argument("--steps-per-epoch", type=_positive_int, help="default: the recipe's")
     train.add_argument("--seed", type=_non_negative_int, default=0, help="initialisation and data order")
-    train.add_argument("--init-weights", help="start from these weights of the same model (a warm start)")
+    train.add_argument(
+        "--init-weights",
+        help="start from these weights of the same model (a warm start); for a class-conditional entry, also "
+        "those of its network without classes (the class layers start at zero)",
+    )
     train.add_argument(
         "--samples-every", type=_non_negative_int, default=1, help="epochs between sample grids; 0: none"
     )
@@ -416,12 +530,20 @@ def build_parser():
     compress.add_argument("inputs", nargs="+", metavar="IN", help="image files (8-bit PNG...) or .npz arrays of levels")
     compress.add_argument("--weights", help="a .weights.h5 file instead of a zoo model's bundled weights")
     compress.add_argument("--batch-size", type=_positive_int, help="images per batch of steps (default: up to 64)")
+    compress.add_argument(
+        "--label",
+        type=_label_list,
+        help="a class-conditional model's class of the images, one for all or one per image, stored with "
+        "them (default: each image's most likely class)",
+    )
     compress.add_argument("--out", required=True, help="the compressed file")
     compress.set_defaults(prog=compress.prog, run=cmd_compress)
 
     decompress = commands.add_parser("decompress", help="PNG files from a file of `pixelrnn compress`")
     decompress.add_argument("file")
-    decompress.add_argument("--out", required=True, help="folder for the PNG files (created if missing)")
+    decompress.add_argument(
+        "--out", required=True, help="folder for the PNG files (created if missing), and a class model's labels.txt"
+    )
     decompress.add_argument("--model", help="a zoo name or .keras file (default: the zoo model the file names)")
     decompress.add_argument("--weights", help="a .weights.h5 file instead of a zoo model's bundled weights")
     decompress.set_defaults(prog=decompress.prog, run=cmd_decompress)
@@ -434,6 +556,17 @@ def build_parser():
     evaluate.add_argument("--limit", type=_positive_int, help="evaluate only the first N images")
     evaluate.add_argument("--batch-size", type=_positive_int, default=100)
     evaluate.set_defaults(prog=evaluate.prog, run=cmd_eval)
+
+    classify = commands.add_parser(
+        "classify", help="accuracy and confusion table of a class-conditional zoo model as a classifier"
+    )
+    classify.add_argument("name", help="a class-conditional zoo entry (pixelrnn zoo list)")
+    _add_data_arguments(classify, "the entry's data set (as for train), or your .npz file with labels (y_<split>)")
+    classify.add_argument("--data-dir")
+    classify.add_argument("--weights", help="a .weights.h5 file instead of the bundled weights")
+    classify.add_argument("--limit", type=_positive_int, help="classify only the first N images")
+    classify.add_argument("--batch-size", type=_positive_int, default=100)
+    classify.set_defaults(prog=classify.prog, run=cmd_classify)
 
     export = commands.add_parser("export", help="a SavedModel or ONNX graphs of a model, verified against it")
     add_export_arguments(export)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 
-def evaluate_nll(model, images, batch_size=100, progress=None):
+def evaluate_nll(model, images, batch_size=100, progress=None, labels=None):
     """Mean NLL of `images` under `model`.
 
     Args:
@@ -13,6 +13,8 @@ def evaluate_nll(model, images, batch_size=100, progress=None):
         images: integer array (N, H, W, C) in [0, model.levels).
         batch_size: images per forward pass.
         progress: optional callable(done, total) called after each batch.
+        labels: the (N,) classes of the images, for a class-conditional model: its NLL is then
+            -log p(x | y).
 
     Returns:
         dict with "nats" (per image), "bits_per_dim", "num_images".
@@ -25,7 +27,8 @@ def evaluate_nll(model, images, batch_size=100, progress=None):
     total = 0.0
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size]
-        total += -float(np.sum(model.log_prob(batch)))
+        given = {} if labels is None else {"labels": np.asarray(labels)[start : start + batch_size]}
+        total += -float(np.sum(model.log_prob(batch, **given)))
         if progress is not None:
             progress(min(start + batch_size, len(images)), len(images))
     nats = total / len(images)

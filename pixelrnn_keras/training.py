@@ -13,7 +13,11 @@ from pixelrnn_keras.zoo.registry import build_model
 
 
 def card_data(card, source, data_dir=None):
-    """The (train, eval) uint8 images of a card's data set, read from `source`.
+    """The (train, eval) uint8 images of a card's data set, read from `source` and prepared as
+    the card says (its optional "binarize_at" threshold).
+
+    For a class-conditional card (num_classes > 0 in its config), train and eval are each an
+    (images, labels) pair, the labels read with `data.load_labels` (from a ``.npz`` file).
 
     Args:
         card: a `ModelCard`.
@@ -21,17 +25,65 @@ def card_data(card, source, data_dir=None):
             tensorflow-datasets name in ``card.data["name"]``, prepared in `data_dir`.
     """
     spec = card.data
-    is_tfds = source == spec["name"]
-    split = spec["train_split"]
-    train = datasets.load(source, split=split, data_dir=data_dir) if is_tfds else datasets.load(source, split=split)
+    kwargs = {"data_dir": data_dir} if source == spec["name"] else {}
+
+    def read(split):
+        images = datasets.load(source, split=split, **kwargs)
+        if "binarize_at" in spec:
+            images = datasets.binarize(images, threshold=spec["binarize_at"])
+        if not card.config.get("num_classes"):
+            return images
+        return images, datasets.load_labels(source, split=split)
+
+    train = read(spec["train_split"])
     if spec.get("holdout"):
-        is_held = np.zeros(len(train), dtype=bool)
-        is_held[card.held_out(len(train))] = True
-        train, held = train[~is_held], train[is_held]
+        is_held = np.zeros(len(images_and_labels(train)[0]), dtype=bool)
+        is_held[card.held_out(len(is_held))] = True
+        train, held = _select(train, ~is_held), _select(train, is_held)
         if spec["eval_split"] == "holdout":
             return train, held
-    kwargs = {"data_dir": data_dir} if is_tfds else {}
-    return train, datasets.load(source, split=spec["eval_split"], **kwargs)
+    return train, read(spec["eval_split"])
+
+
+def _select(data, mask):
+    """The images (and labels) of `data` where `mask` is True."""
+    return tuple(part[mask] for part in data) if isinstance(data, tuple) else data[mask]
+
+
+def images_and_labels(data):
+    """(images, labels or None) of data as `card_data` gives it: images, or an (images, labels) pair."""
+    return data if isinstance(data, tuple) else (data, None)
+
+
+def load_initial_weights(model, path):
+    """Loads the weights file `path` into `model` for a warm start: weights of the same model, or for
+    a class-conditional `PixelRNN`, those of the same network without classes. Then every weight of
+    that network is loaded by its layer's path, and the class layers (the label's projections and
+    the class prior) are set to zero: the model starts as exactly the unconditional one, for every
+    label, and fine-tuning teaches it the classes.
+
+    Raises:
+        ValueError: `path` holds the weights of neither.
+    """
+    try:
+        model.load_weights(path)
+        return
+    except ValueError:
+        if not model.num_classes:
+            raise
+    config = {k: v for k, v in model.get_config().items() if k not in ("name", "num_classes")}
+    unconditional = type(model).from_config(config)
+    try:
+        unconditional.load_weights(path)
+    except ValueError as err:
+        raise ValueError(
+            f"initial weights: {path!r} holds the weights of neither this model nor its network without classes"
+        ) from err
+    # Variable paths start with the model's name, which differs.
+    found = {v.path.split("/", 1)[1]: v for v in unconditional.weights}
+    for variable in model.weights:
+        source = found.get(variable.path.split("/", 1)[1])
+        variable.assign(np.zeros(variable.shape, variable.dtype) if source is None else source.numpy())
 
 
 class _AtomicWeights(keras.callbacks.Callback):
@@ -95,7 +147,8 @@ def train(
 
     Args:
         card: a `ModelCard` (its config and training recipe).
-        train_images, eval_images: integer images (N, H, W, C) in [0, levels).
+        train_images, eval_images: integer images (N, H, W, C) in [0, levels); for a
+            class-conditional card, (images, labels (N,)) pairs, as `card_data` gives them.
         workdir: the run's folder.
         epochs, steps_per_epoch: override the recipe's.
         seed: initialisation and data-order seed.
@@ -110,7 +163,9 @@ def train(
         tensorboard: write TensorBoard scalars and images.
         callbacks: more Keras callbacks for `fit`.
         initial_weights: a ``.weights.h5`` file of the card's model to start from instead of a
-            fresh initialisation (a warm start; a resumed run continues from its backup instead).
+            fresh initialisation (a warm start; a resumed run continues from its backup instead);
+            for a class-conditional card, also of its network without classes (see
+            `load_initial_weights`).
 
     Returns:
         (model, path of the final weights).
@@ -124,10 +179,16 @@ def train(
         workdir = os.path.join(workdir, f"worker-{strategy.cluster_resolver.task_id}")
     os.makedirs(workdir, exist_ok=True)
     keras.utils.set_random_seed(seed)
+    (train_images, train_labels), (eval_images, eval_labels) = (
+        images_and_labels(train_images),
+        images_and_labels(eval_images),
+    )
     with strategy.scope():
         model = build_model(card, dtype=recipe.get("precision"))
         if initial_weights:
-            model.load_weights(initial_weights)
+            load_initial_weights(model, initial_weights)
+        if train_labels is not None:  # `classify`'s prior: the training data's class frequencies
+            model.set_class_prior(train_labels)
         schedule = keras.optimizers.schedules.CosineDecay(
             recipe["learning_rate"], decay_steps=epochs * steps_per_epoch, alpha=recipe.get("final_lr_fraction", 0.05)
         )
@@ -135,10 +196,16 @@ def train(
         model.compile(optimizer=optimizers[recipe["optimizer"]](schedule, clipnorm=recipe.get("clipnorm")))
     backup = AtomicBackupAndRestore(os.path.join(workdir, "backup"))
     start_step = backup.saved_epoch() * steps_per_epoch
-    train_ds = datasets.make_step_dataset(train_images, recipe["batch_size"], seed=seed, start_step=start_step)
-    valid = np.asarray(eval_images)[: recipe.get("validation_images", len(eval_images))]
+    train_ds = datasets.make_step_dataset(
+        train_images, recipe["batch_size"], seed=seed, start_step=start_step, labels=train_labels
+    )
+    count = recipe.get("validation_images", len(eval_images))
+    valid_labels = None if eval_labels is None else eval_labels[:count]
+    valid_ds = datasets.make_dataset(
+        np.asarray(eval_images)[:count], recipe["batch_size"], shuffle=False, labels=valid_labels
+    )
     # int32 for the same reason as the training batches (see make_step_dataset).
-    valid_ds = datasets.make_dataset(valid, recipe["batch_size"], shuffle=False).map(lambda x: tf.cast(x, tf.int32))
+    valid_ds = valid_ds.map(lambda *batch: (tf.cast(batch[0], tf.int32), *batch[1:]))
     log_dir = os.path.join(workdir, "tensorboard") if tensorboard and chief else None
     callbacks = [
         *callbacks,

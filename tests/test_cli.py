@@ -128,7 +128,7 @@ def test_train_on_a_folder_then_sample_from_its_weights(tiny, capsys, tmp_path):
 def test_zoo_list_and_info(capsys):
     code, out, _ = run(capsys, "zoo", "list", "mnist_*")
     names = [line.split()[0] for line in out.splitlines()]
-    assert code == 0 and names == ["mnist_diag", "mnist_multiscale", "mnist_pixelcnn", "mnist_row"]
+    assert code == 0 and names == ["mnist_diag", "mnist_diag_cond", "mnist_multiscale", "mnist_pixelcnn", "mnist_row"]
     code, out, _ = run(capsys, "zoo", "info", "mnist_diag")
     assert code == 0 and '"name": "mnist_diag"' in out
 
@@ -319,3 +319,137 @@ def test_readme_multi_worker_example_runs_as_written(tmp_path):
         np.testing.assert_array_equal(first[key], second[key], err_msg=key)
     assert (chief / "log.csv").read_text() == (other / "log.csv").read_text()
     assert glob.glob(str(chief / "samples" / "*.png")) and not (other / "samples").exists()
+
+
+# --- Class-conditional entries --------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_class(tiny, tmp_path, monkeypatch):
+    """A zoo entry "tiny_class": tiny with 10 classes, without weights, trained on "tiny_digits.npz"
+    (8-bit digits with labels, binarized at 128 by the card), 8 images held out."""
+    images = np.load(os.path.join(DATA, "digits8.npz"))
+    np.savez(
+        tmp_path / "tiny_digits.npz", x_train=digits(40)[..., 0] * 200, y_train=images["labels"][:40].astype("uint8")
+    )
+    card = dataclasses.replace(
+        registry._CARDS["tiny"],
+        name="tiny_class",
+        config={**registry._CARDS["tiny"].config, "num_classes": 10},
+        data={
+            **registry._CARDS["tiny"].data,
+            "eval_split": "holdout",
+            "holdout": {"count": 8, "seed": 0},
+            "binarize_at": 128,
+        },
+        weights=None,
+        metrics=None,
+    )
+    monkeypatch.setitem(registry._CARDS, "tiny_class", card)
+    return card
+
+
+def test_a_class_entry_trains_from_unconditional_weights_then_evaluates_classifies_and_samples(
+    tiny, tiny_class, capsys, tmp_path
+):
+    code, out, err = run(
+        capsys, "train", "tiny_class", "--data", "tiny_digits.npz", "--workdir", "w", "--init-weights",
+        "tiny.weights.h5", "--num-samples", 4,
+    )  # fmt: skip
+    assert code == 0, err
+    weights = "w/final.weights.h5"
+    model = registry.load("tiny_class", weights=None)
+    model.load_weights(weights)
+    held = tiny_class.held_out(40)
+    images, labels = digits(40)[held], np.load("tiny_digits.npz")["y_train"][held].astype("int32")
+    code, out, err = run(capsys, "eval", "tiny_class", "--data", "tiny_digits.npz", "--weights", weights)
+    assert code == 0, err
+    expected = evaluate_nll(model, images, labels=labels)
+    assert f"(8 images): {expected['nats']:.2f} nats/image" in out
+    code, out, err = run(capsys, "classify", "tiny_class", "--data", "tiny_digits.npz", "--weights", weights)
+    assert code == 0, err
+    predicted = np.argmax(model.classify(images), axis=1)
+    lines = out.splitlines()
+    assert lines[0].endswith(f"holdout (8 images): accuracy {np.mean(predicted == labels):.4f}")
+    assert lines[1].split()[-10:] == [str(k) for k in range(10)] and len(lines) == 12
+    table = np.array([line.split()[1:] for line in lines[2:]], int)
+    assert table.sum() == 8 and np.trace(table) == np.sum(predicted == labels)
+    # Training set the prior of classify to the training labels' frequencies.
+    assert not np.allclose(model.class_prior_logits.numpy(), model.class_prior_logits.numpy()[0])
+    code, out, err = run(capsys, "sample", "tiny_class", "--weights", weights, "--label", "0,1,2", "--out", "s.png")
+    assert code == 0 and "sampling 3 images" in err, err
+    grid = np.asarray(Image.open("s.png"))
+    assert grid.shape == (2 * 9 * 4 + 4, 2 * 9 * 4 + 4)  # 3 tiles in 2 columns, at --scale 4
+    code, out, err = run(
+        capsys, "complete", "tiny_class", "--weights", weights, "--data", "tiny_digits.npz", "--split", "train",
+        "--label", "3", "--num", "2", "--out", "c.png",
+    )  # fmt: skip
+    assert code == 0, err  # the card's data binarized as for training
+    np.savez("eight_bit.npz", x_train=digits(4) * 200)
+    code, out, err = run(
+        capsys,
+        "complete",
+        "tiny_class",
+        "--weights",
+        weights,
+        "--data",
+        "eight_bit.npz",
+        "--label",
+        "3",
+        "--out",
+        "c.png",
+    )
+    assert code == 2 and "values up to 200" in err  # other data must fit the model already
+
+
+def test_the_sampled_classes_are_those_asked_for(tiny, tiny_class, capsys, tmp_path):
+    model = registry.load("tiny_class", weights=None)
+    rng = np.random.default_rng(2)
+    model.set_weights([w + rng.normal(0, 1.0, w.shape) for w in model.get_weights()])
+    model.save_weights("class.weights.h5")
+    code, out, err = run(
+        capsys,
+        "sample",
+        "tiny_class",
+        "--weights",
+        "class.weights.h5",
+        "--label",
+        "4,7",
+        "--scale",
+        1,
+        "--out",
+        "s.png",
+    )
+    assert code == 0, err
+    grid = np.asarray(Image.open("s.png"))
+    tiles = [grid[1:9, 1 + 9 * c : 9 + 9 * c] for c in range(2)]
+    expected = np.asarray(model.sample(2, seed=0, labels=np.array([4, 7])))[..., 0] * 255
+    np.testing.assert_array_equal(np.stack(tiles), expected)
+
+
+CLASS_BAD_INPUT = {
+    "label for a model without classes": (["sample", "tiny", "--label", "1"], "--label: tiny has no classes"),
+    "no label for a class model": (["sample", "tiny_class", "--weights", "tiny.weights.h5"], "--label is needed"),
+    "label out of range": (["sample", "tiny_class", "--label", "10"], r"--label must be in \[0, 10\)"),
+    "negative label": (["sample", "tiny_class", "--label", "-1"], "--label: must be an int >= 0"),
+    "label not a number": (["sample", "tiny_class", "--label", "seven"], "--label: must be an int >= 0"),
+    "labels for other images": (
+        ["sample", "tiny_class", "--label", "1,2", "--num", "3"],
+        "--label: 2 labels for 3 images",
+    ),
+    "classify a model without classes": (["classify", "tiny", "--data", "tiny_digits.npz"], "not class-conditional"),
+    "classify images without labels": (
+        ["classify", "tiny_class", "--data", "unlabelled.npz", "--weights", "tiny.weights.h5"],
+        "--data: labels: 'unlabelled.npz' holds no labels for its images 'train'",
+    ),
+}
+
+
+@pytest.mark.parametrize("argv,message", list(CLASS_BAD_INPUT.values()), ids=list(CLASS_BAD_INPUT))
+def test_bad_class_input_is_one_line_with_exit_status_2(tiny, tiny_class, capsys, argv, message):
+    np.savez("unlabelled.npz", train=digits(4))
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1 and re.search(message, lines[0]), err
+    assert not [f for f in os.listdir(".") if f.endswith(".png")]

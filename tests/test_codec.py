@@ -368,10 +368,10 @@ def test_the_high_steps_read_each_batch_s_condition_when_they_start(multi_scale_
     assert UpperSteps.for_model(multi_scale_model, 8) is upper and Stepper.for_model(upper, 8) is stepper
     for batch, other in ((images[:8], images[8:]), (images[8:], images[:8])):
         full = frequencies_from_logits(multi_scale_model(batch)[1]).numpy()
-        upper.set_low_images(batch[:, ::2, ::2])
+        upper.set_input(batch[:, ::2, ::2])
         assert np.abs(stepped_frequencies(stepper, batch) - full).max() <= 256
         # Conditioned on the other batch's s x s images, the steps give other distributions.
-        upper.set_low_images(other[:, ::2, ::2])
+        upper.set_input(other[:, ::2, ::2])
         assert np.abs(stepped_frequencies(stepper, batch) - full).max() > 2**16
 
 
@@ -456,3 +456,87 @@ def test_cli_codes_mnist_with_the_multi_scale_zoo_model_and_a_weights_file(tmp_p
     nll = nll_bits(model, images)
     assert header.model_name == "mnist_multiscale"
     assert 0.99 * nll <= 8 * payload.nbytes <= 1.01 * nll + 64
+
+
+# Class-conditional models: each batch's labels are coded first, then its images given them.
+
+
+@pytest.fixture(scope="module")
+def class_model():
+    # Seed 3: the images below are most likely under different classes.
+    return tiny_model("row_lstm", (8, 7, 1), 2, seed=3, num_classes=3)
+
+
+def class_images():
+    """10 images: 7 digits, then blank, full and an inverted digit."""
+    digits = real_images((8, 7, 1), 2, num=7)
+    return np.concatenate([digits, np.zeros_like(digits[:1]), np.ones_like(digits[:1]), 1 - digits[:1]])
+
+
+def class_nll_bits(model, images, labels):
+    """-log2 p(x | y) of the images plus log2(K) per label."""
+    return -float(np.sum(model.log_prob(images, labels=labels))) / np.log(2.0) + len(labels) * np.log2(3)
+
+
+def test_class_model_round_trip_stores_the_labels_within_1_percent_of_their_nll(class_model):
+    images, labels = class_images(), np.array([0, 1, 2, 2, 1, 0, 1, 2, 0, 1], np.int32)
+    data = compress(class_model, images, labels=labels, batch_size=3)  # the last batch padded
+    decoded, decoded_labels = decompress(class_model, data)
+    np.testing.assert_array_equal(decoded, images)
+    np.testing.assert_array_equal(decoded_labels, labels)
+    bits = 8 * parse(data)[1].nbytes
+    nll = class_nll_bits(class_model, images, labels)
+    assert 0.99 * nll - 64 <= bits <= 1.01 * nll + 64
+    # The images are coded given their labels: other labels give another stream of other size.
+    other = compress(class_model, images, labels=(labels + 1) % 3, batch_size=3)
+    assert 8 * parse(other)[1].nbytes <= 1.01 * class_nll_bits(class_model, images, (labels + 1) % 3) + 64
+    assert other != data
+
+
+def test_class_model_without_labels_codes_each_image_under_its_most_likely_class(class_model):
+    images = class_images()
+    best = np.argmax(class_model.class_log_likelihoods(images), axis=1)
+    data = compress(class_model, images, batch_size=4)
+    decoded, labels = decompress(class_model, data)
+    np.testing.assert_array_equal(decoded, images)
+    np.testing.assert_array_equal(labels, best)
+    assert len(set(best.tolist())) > 1  # the choice is per image
+    for other in range(3):  # no single class codes them in fewer bits
+        assert len(data) <= len(compress(class_model, images, labels=np.full(10, other), batch_size=4)) + 8
+
+
+BAD_LABELS = {
+    "labels out of range": (lambda n: np.full(n, 3), "labels must be ints in \\[0, 3\\)"),
+    "negative labels": (lambda n: np.full(n, -1), "labels must be ints in \\[0, 3\\)"),
+    "labels of another batch": (lambda n: np.zeros(n + 1, int), "labels must be .* of shape \\(2,\\)"),
+    "float labels": (lambda n: np.zeros(n), "labels must be .* got dtype float64"),
+    "labels a matrix": (lambda n: np.zeros((n, 1), int), "labels must be .* got shape \\(2, 1\\)"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_LABELS)
+def test_bad_labels_are_refused_naming_labels(class_model, binary_model, case):
+    make, message = BAD_LABELS[case]
+    images = real_images((8, 7, 1), 2, num=2)
+    with pytest.raises(ValueError, match=message):
+        compress(class_model, images, labels=make(2))
+    with pytest.raises(ValueError, match="labels must be None: this model has no classes"):
+        compress(binary_model, real_images((8, 8, 1), 2, num=2), labels=np.zeros(2, int))
+
+
+def test_cli_codes_a_class_model_s_images_with_their_labels(class_model, tmp_path):
+    model_file = str(tmp_path / "class.keras")
+    class_model.save(model_file)
+    images = class_images()[:4]
+    np.savez(tmp_path / "images.npz", images=images)
+    for label, expected in (
+        (["--label", "2"], [2, 2, 2, 2]),
+        ([], np.argmax(class_model.class_log_likelihoods(images), 1)),
+    ):
+        out, decoded = tmp_path / "images.pxrc", tmp_path / "decoded"
+        assert main(["compress", model_file, str(tmp_path / "images.npz"), *label, "--out", str(out)]) == 0
+        assert main(["decompress", str(out), "--model", model_file, "--out", str(decoded)]) == 0
+        assert (decoded / "labels.txt").read_text().split() == [str(k) for k in expected]
+        pngs = [np.asarray(Image.open(decoded / f"{k:06d}.png")) for k in range(4)]
+        np.testing.assert_array_equal(np.stack(pngs)[..., None], images * 255)
+    assert main(["compress", model_file, str(tmp_path / "images.npz"), "--label", "3", "--out", str(out)]) == 2

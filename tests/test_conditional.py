@@ -74,8 +74,9 @@ def test_training_on_image_label_pairs_arrays_and_datasets():
         model.fit(images, epochs=1, verbose=0)
     plain = PixelRNN("pixelcnn", SHAPE, levels=LEVELS, num_layers=1, hidden=6, head_units=12)
     plain.compile(optimizer="adam")
-    with pytest.raises(ValueError, match="labels must not be given"):
-        plain.fit(images, labels, epochs=1, verbose=0)
+    # An unconditional model ignores the labels of (image, label) pairs (since 15ad00c).
+    history = plain.fit(images, labels, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
 
 
 def test_classify_is_bayes_rule_over_the_class_likelihoods_and_the_prior():
@@ -159,3 +160,26 @@ def test_a_class_model_round_trips_through_a_keras_file(tmp_path, models):
     loaded = keras.models.load_model(path)
     images, labels = images_and_labels(3)
     np.testing.assert_allclose(loaded.log_prob(images, labels=labels), model.log_prob(images, labels=labels), rtol=1e-5)
+
+
+def test_a_warm_start_from_unconditional_weights_is_exactly_the_unconditional_model(tmp_path):
+    from pixelrnn_keras.training import load_initial_weights
+
+    config = dict(arch="diagonal_bilstm", image_shape=SHAPE, levels=LEVELS, num_layers=2, hidden=6, head_units=12)
+    plain = PixelRNN(**config)
+    rng = np.random.default_rng(0)
+    plain.set_weights([w + rng.normal(0, 0.3, w.shape) for w in plain.get_weights()])
+    plain.save_weights(str(tmp_path / "plain.weights.h5"))
+    model = PixelRNN(**config, num_classes=CLASSES)
+    rng = np.random.default_rng(1)  # far from zero, so that the warm start must set the class layers
+    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
+    load_initial_weights(model, str(tmp_path / "plain.weights.h5"))
+    images, _ = images_and_labels(4)
+    for label in range(CLASSES):
+        np.testing.assert_array_equal(model.log_prob(images, labels=np.full(4, label)), plain.log_prob(images))
+    np.testing.assert_allclose(np.exp(model.classify(images)), 1 / CLASSES, rtol=1e-5)  # no class preferred
+    model.save_weights(str(tmp_path / "class.weights.h5"))  # a file of the model itself loads as is
+    load_initial_weights(model, str(tmp_path / "class.weights.h5"))
+    other = PixelRNN(**{**config, "hidden": 4}, num_classes=CLASSES)
+    with pytest.raises(ValueError, match="holds the weights of neither this model nor its network without classes"):
+        load_initial_weights(other, str(tmp_path / "plain.weights.h5"))

@@ -426,6 +426,101 @@ def test_onnx_log_prob_of_values_out_of_range_is_minus_infinity(models, sessions
     assert np.isfinite(log_prob[0]) and np.all(log_prob[1:] == -np.inf)
 
 
+# Class-conditional models: `labels` is one more input of every graph.
+
+
+@pytest.fixture(scope="module")
+def class_model():
+    model = PixelRNN("row_lstm", (8, 8, 1), levels=2, num_classes=3, **TINY)
+    model.build(None)
+    return perturbed(model)
+
+
+@pytest.fixture(scope="module")
+def class_exports(class_model, tmp_path_factory):
+    """{"saved_model": signatures, "onnx": {graph: session}} of `class_model`, each verified on export."""
+    root = tmp_path_factory.mktemp("class_exports")
+    saved = to_saved_model(class_model, root / "saved_model")
+    onnx_files = to_onnx(class_model, root / "onnx")
+    for report in (saved, onnx_files):
+        assert report["log_prob_max_rel_diff"] <= 1e-4 and report["samples_identical"]
+    assert saved["completions_identical"]
+    return {
+        "saved_model": tf.saved_model.load(saved["path"]).signatures,
+        "onnx": {name: onnxruntime.InferenceSession(path) for name, path in onnx_files["files"].items()},
+    }
+
+
+def test_class_model_exports_take_labels_and_give_the_keras_numbers(class_model, class_exports):
+    signatures, sessions = class_exports["saved_model"], class_exports["onnx"]
+    for name in ("log_prob", "sample", "sample_from_noise", "complete"):
+        assert "labels" in signatures[name].structured_input_signature[1]
+    assert [i.name for i in sessions["log_prob"].get_inputs()] == ["images", "labels"]
+    assert [i.name for i in sessions["sample"].get_inputs()] == ["noise", "temperature", "labels"]
+    images = images_for(class_model, 6)
+    for labels in (np.zeros(6, np.int32), np.array([0, 1, 2, 2, 1, 0], np.int32)):
+        expected = np.asarray(class_model.log_prob(images, labels=labels))
+        got = signatures["log_prob"](images=tf.constant(images), labels=tf.constant(labels))["log_prob"]
+        np.testing.assert_allclose(got, expected, rtol=1e-5)
+        (got,) = sessions["log_prob"].run(["log_prob"], {"images": images, "labels": labels})
+        np.testing.assert_allclose(got, expected, rtol=1e-4)
+    # The labels matter: each class gives its own samples from the same noise, as in Keras.
+    noise = noise_of(class_model, 4, seed=3)
+    drawn = []
+    for label in range(3):
+        labels = np.full(4, label, np.int32)
+        keras_images = class_model.sample(4, seed=3, labels=label)
+        from_noise = signatures["sample_from_noise"](noise=tf.constant(noise["noise"]), temperature=ONE, labels=labels)
+        (onnx_images,) = sessions["sample"].run(
+            ["images"], {**noise, "temperature": np.array(1, np.float32), "labels": labels}
+        )
+        np.testing.assert_array_equal(from_noise["images"], keras_images)
+        np.testing.assert_array_equal(onnx_images, keras_images)
+        drawn.append(np.asarray(keras_images))
+    assert not all(np.array_equal(drawn[0], other) for other in drawn[1:])
+
+
+BAD_LABELS = {  # case -> (signature, inputs but labels, labels, message fragment)
+    "labels out of range": ("log_prob", dict(images=tf.zeros((2, 8, 8, 1), tf.int32)), [0, 3], "in [0, 3)"),
+    "negative labels": ("log_prob", dict(images=tf.zeros((2, 8, 8, 1), tf.int32)), [-1, 0], "in [0, 3)"),
+    "labels of another batch": (
+        "sample",
+        dict(num=tf.constant(2), seed=SEED, temperature=ONE),
+        [0, 1, 2],
+        "labels must hold one class per image",
+    ),
+    "labels int64": (
+        "complete",
+        dict(
+            images=tf.zeros((2, 8, 8, 1), tf.int32), known=tf.zeros((2, 8, 8, 1), tf.bool), seed=SEED, temperature=ONE
+        ),
+        tf.constant([0, 1], tf.int64),
+        "expected to be a int32 tensor but is a int64",
+    ),
+    "labels a matrix": (
+        "sample_from_noise",
+        dict(noise=tf.zeros((2, 8, 8, 1, 2)), temperature=ONE),
+        [[0], [1]],
+        "Shape of tensor labels [2,1] is not compatible",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_LABELS)
+def test_class_model_saved_model_rejects_wrong_labels_clearly(class_exports, case):
+    signature, inputs, labels, fragment = BAD_LABELS[case]
+    labels = labels if isinstance(labels, tf.Tensor) else tf.constant(labels, tf.int32)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(fragment)):
+        class_exports["saved_model"][signature](**inputs, labels=labels)
+
+
+def test_class_model_onnx_log_prob_of_labels_out_of_range_is_minus_infinity(class_model, class_exports):
+    images = images_for(class_model, 3)
+    labels = np.array([1, 3, -1], np.int32)
+    (log_prob,) = class_exports["onnx"]["log_prob"].run(["log_prob"], {"images": images, "labels": labels})
+    assert np.isfinite(log_prob[0]) and np.all(log_prob[1:] == -np.inf)
+
+
 def test_portable_cached_loop_completes_like_the_cached_loop(models):
     """The ONNX form of the sampler, with known sub-pixels too (each pixel partly known in RGB)."""
     model = models["diagonal_bilstm"]

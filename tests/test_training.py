@@ -76,6 +76,18 @@ def test_step_dataset_restarts_anywhere_and_visits_every_image_once_per_pass():
     assert other_seed != stream[:3]
 
 
+def test_step_dataset_of_labelled_images_keeps_each_label_with_its_image():
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
+    labels = np.arange(10) * 3
+    plain = [b.numpy().ravel().tolist() for b in make_step_dataset(images, 4, seed=3, start_step=2).take(5)]
+    pairs = list(make_step_dataset(images, 4, seed=3, start_step=2, labels=labels).take(5))
+    assert [x.numpy().ravel().tolist() for x, _ in pairs] == plain  # the same order with labels
+    for x, y in pairs:
+        assert y.dtype == tf.int32 and (y.numpy() == 3 * x.numpy().ravel()).all()
+    with pytest.raises(ValueError, match=r"labels must hold one integer >= 0 per image \(10\)"):
+        make_step_dataset(images, 4, labels=labels[:9])
+
+
 @pytest.mark.parametrize("kwargs", [dict(batch_size=0), dict(seed=-1), dict(start_step=-2), dict(start_step=1.5)])
 def test_step_dataset_errors(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):

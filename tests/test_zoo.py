@@ -239,3 +239,19 @@ def test_paper_sized_entries_take_their_config_from_the_presets(name):
     with open(card.path) as f:
         assert json.load(f)["config"] == {}
     assert card.to_json() == pathlib.Path(card.path).read_text()
+
+
+def test_a_class_card_reads_labelled_images_binarized_as_it_says(tmp_path):
+    """mnist_diag_cond's data: 8-bit images with labels (x_train, y_train), binarized at 128 and held out
+    together, as `pixelrnn train` and `pixelrnn eval` read them."""
+    card = zoo.get_card("mnist_diag_cond")
+    assert card.config["num_classes"] == 10 and card.data["binarize_at"] == 128
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (12000, 28, 28), dtype=np.uint8), rng.integers(0, 10, 12000)
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=images, y_train=labels.astype(np.uint8))
+    (train, train_labels), (held, held_labels) = card_data(card, str(path))
+    index = card.held_out(12000)
+    np.testing.assert_array_equal(held[..., 0], images[index] >= 128)
+    np.testing.assert_array_equal(held_labels, labels[index])
+    assert len(train) == len(train_labels) == 2000 and train.max() == 1

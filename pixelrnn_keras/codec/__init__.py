@@ -15,6 +15,10 @@ A `MultiScalePixelRNN` codes in the order of its likelihood: the s x s image x[:
 its low network, then the sub-pixels off that grid with its high network given it (the grid's
 values are known by then and are not coded).
 
+A class-conditional `PixelRNN` codes each image given its label, and stores the label (log2 K
+bits): `compress(model, images, labels=labels)`, or without labels each image under its most
+likely class; `decompress` then returns `(images, labels)`.
+
 Both sides compute the distributions with the same compiled steps on the same inputs and round
 them to the same integers, so decoding is exact. The stream names the model and carries the
 sha256 of its configuration and weights (another model is refused) and CRC32 checksums (a damaged

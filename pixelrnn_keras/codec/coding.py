@@ -7,8 +7,8 @@ import constriction
 import numpy as np
 import tensorflow as tf
 
-from pixelrnn_keras.checks import check_images
-from pixelrnn_keras.codec.conditional import UpperSteps
+from pixelrnn_keras.checks import check_images, check_labels
+from pixelrnn_keras.codec.conditional import ClassSteps, UpperSteps
 from pixelrnn_keras.codec.header import (
     CorruptStreamError,
     Header,
@@ -25,13 +25,18 @@ MAX_LEVELS = 1024  # the frequencies' rounding stays exact up to here (see frequ
 _STEP_API = ("image_shape", "levels", "init_cache", "step", "end_pixel", "end_row", "get_config", "weights")
 
 
-def compress(model, images, batch_size=None, progress=None):
+def compress(model, images, labels=None, batch_size=None, progress=None):
     """Losslessly compresses integer images with `model`'s likelihoods; about -log2 p(images) bits.
 
     Args:
         model: a `PixelRNN`, a `MultiScalePixelRNN`, or any Keras model with the one-pixel step
             API (see `Stepper`).
         images: (N, H, W, C) integers in [0, model.levels) (C == 1 may be left out), N >= 1.
+        labels: for a class-conditional `PixelRNN` (num_classes K > 0), the (N,) classes of the
+            images: each is stored in the stream in log2(K) bits and its image coded given it,
+            in about -log2 p(x | y) bits. None: each image is coded under the class that
+            gives it the most likelihood (the fewest bits, every class costing log2(K)). Must
+            be None for other models.
         batch_size: images per batch of steps (the last batch is padded); recorded in the stream,
             the decoder uses the same. None: min(N, 64). Larger batches are faster per image.
         progress: optional callable(done, total), called after every row of every batch.
@@ -45,6 +50,13 @@ def compress(model, images, batch_size=None, progress=None):
     images = np.asarray(check_images(images, model.image_shape, model.levels))
     if len(images) == 0:
         raise ValueError(f"images must hold at least one image, got shape {given_shape}")
+    if not _num_classes(model):
+        if labels is not None:
+            raise ValueError("labels must be None: this model has no classes (num_classes=0)")
+    elif labels is None:
+        labels = np.argmax(model.class_log_likelihoods(images), axis=1).astype(np.int32)
+    else:
+        labels = np.asarray(check_labels(labels, model.num_classes, len(images)))
     if batch_size is None:
         batch_size = min(len(images), DEFAULT_BATCH_SIZE)
     elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or not 1 <= batch_size < 2**16:
@@ -56,7 +68,7 @@ def compress(model, images, batch_size=None, progress=None):
         encoder.encode(truth, family, frequencies.astype(np.float64))
         return truth
 
-    _run(model, int(batch_size), len(images), encode, images, progress)
+    _run(model, int(batch_size), len(images), encode, images, labels, progress)
     payload = encoder.get_compressed().astype("<u4").tobytes()
     header = Header(
         model_name=model.name,
@@ -69,7 +81,7 @@ def compress(model, images, batch_size=None, progress=None):
         maker=_maker(),
         payload_words=len(payload) // 4,
         payload_crc32=zlib.crc32(payload),
-        images_crc32=images_crc32(images),
+        images_crc32=images_crc32(images, labels),
     )
     return header.to_bytes() + payload
 
@@ -83,7 +95,8 @@ def decompress(model, data, progress=None):
         progress: optional callable(done, total), called after every row of every batch.
 
     Returns:
-        (N, H, W, C) uint8 array (uint16 for more than 256 levels).
+        (N, H, W, C) uint8 array (uint16 for more than 256 levels); for a class-conditional model,
+        (images, labels (N,) int32): the labels stored with them.
 
     Raises:
         CorruptStreamError (a ValueError): damaged, truncated or extended data, or images that fail
@@ -99,14 +112,15 @@ def decompress(model, data, progress=None):
     def decode(frequencies, _):
         return decoder.decode(family, frequencies.astype(np.float64))
 
-    images = _run(model, header.batch_size, header.num_images, decode, None, progress)
-    if images_crc32(images) != header.images_crc32 or not decoder.maybe_exhausted():
+    images, labels = _run(model, header.batch_size, header.num_images, decode, None, None, progress)
+    if images_crc32(images, labels) != header.images_crc32 or not decoder.maybe_exhausted():
         raise CorruptStreamError(
             "data: the decoded images fail the stream's checksum. The stream is damaged, or this "
             f"machine computes the model's probabilities differently: it was made with {header.maker!r}, "
             f"this is {_maker()!r}"
         )
-    return images.astype(np.uint8 if header.levels <= 256 else np.uint16)
+    images = images.astype(np.uint8 if header.levels <= 256 else np.uint16)
+    return images if labels is None else (images, labels)
 
 
 def read_header(data):
@@ -138,18 +152,25 @@ def _check_model(model):
         raise ValueError(f"model: the codec handles 2 to {MAX_LEVELS} levels; this model has {model.levels}")
 
 
-def _run(model, batch_size, num_images, code, images, progress):
+def _num_classes(model):
+    return getattr(model, "num_classes", 0)  # a model of another type with the step API has none
+
+
+def _run(model, batch_size, num_images, code, images, labels, progress):
     """Codes the sub-pixels of `num_images` images in the model's order, in batches of `batch_size`
-    (the last padded).
+    (the last padded); for a class-conditional model, each batch's labels first, uniformly.
 
     code(frequencies (n, levels) int32, truth (n,) int32 or None) -> the n sub-pixel values; `truth`
-    comes from `images` when encoding. Encoder and decoder run this same loop, so the steps see the
-    same inputs on both sides: the values coded so far, zeros elsewhere and in the padding images.
+    comes from `images` (and `labels`) when encoding. Encoder and decoder run this same loop, so the
+    steps see the same inputs on both sides: the values coded so far, zeros elsewhere and in the
+    padding images (which take class 0).
 
     Returns:
-        (num_images, H, W, C) int32: the values coded.
+        (num_images, H, W, C) int32: the values coded, and (num_images,) int32 labels, or None
+        for a model without classes.
     """
     multi_scale = isinstance(model, MultiScalePixelRNN)
+    num_classes = _num_classes(model)
     batches = range(0, num_images, batch_size)
     rows = len(batches) * (model.image_shape[0] + (model.low_size if multi_scale else 0))
     done = 0
@@ -161,16 +182,25 @@ def _run(model, batch_size, num_images, code, images, progress):
             progress(done, rows)
 
     coded = np.zeros((num_images, *model.image_shape), np.int32)
+    coded_labels = np.zeros(num_images, np.int32) if num_classes else None
     for first in batches:
         n = min(batch_size, num_images - first)
         truth = None if images is None else images[first : first + n]
         if multi_scale:
             values = _code_two_stages(model, batch_size, n, code, truth, row_done)
         else:
+            steps = model
+            if num_classes:
+                batch_labels = np.zeros(batch_size, np.int32)
+                uniform = np.ones((n, num_classes), np.int32)
+                batch_labels[:n] = code(uniform, None if labels is None else labels[first : first + n])
+                coded_labels[first : first + n] = batch_labels[:n]
+                steps = ClassSteps.for_model(model, batch_size)
+                steps.set_input(batch_labels)
             values = np.zeros((batch_size, *model.image_shape), np.int32)
-            _code_batch(Stepper.for_model(model, batch_size), values, n, code, truth, row_done)
+            _code_batch(Stepper.for_model(steps, batch_size), values, n, code, truth, row_done)
         coded[first : first + n] = values[:n]
-    return coded
+    return coded, coded_labels
 
 
 def _code_two_stages(model, batch_size, n, code, truth, row_done):
@@ -186,7 +216,7 @@ def _code_two_stages(model, batch_size, n, code, truth, row_done):
     low_truth = None if truth is None else truth[:, ::f, ::f]
     _code_batch(Stepper.for_model(model.low, batch_size), low_values, n, code, low_truth, row_done)
     upper = UpperSteps.for_model(model, batch_size)
-    upper.set_low_images(low_values)
+    upper.set_input(low_values)
     values = np.zeros((batch_size, *model.image_shape), np.int32)
     values[:, ::f, ::f] = low_values
     _code_batch(Stepper.for_model(upper, batch_size), values, n, code, truth, row_done, ~model.grid_mask())

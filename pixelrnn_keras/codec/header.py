@@ -8,6 +8,10 @@ Layout (little-endian; one header per stream):
     | payload words u32 | payload CRC32 u32 | images CRC32 u32 | CRC32 of the header before it u32
     | payload: the range coder's 32-bit words
 
+A class-conditional model's stream holds each batch's labels in its payload, before the batch's
+images, and its images CRC32 covers the labels after the images. The model (its sha256) says
+whether a stream has labels, so the layout is the same version as before classes existed.
+
 The batch size is part of the format because the decoder must run the model's steps on batches of
 exactly that size (padded with zero images): XLA's results may depend on the batch size.
 """
@@ -159,6 +163,8 @@ def model_sha256(model):
     return digest.digest()
 
 
-def images_crc32(images):
-    """CRC32 of integer images (N, H, W, C), as int32 little-endian."""
-    return zlib.crc32(np.ascontiguousarray(images, "<i4").tobytes())
+def images_crc32(images, labels=None):
+    """CRC32 of integer images (N, H, W, C), as int32 little-endian, followed by their `labels`
+    (N,) if they have classes."""
+    crc = zlib.crc32(np.ascontiguousarray(images, "<i4").tobytes())
+    return crc if labels is None else zlib.crc32(np.ascontiguousarray(labels, "<i4").tobytes(), crc)

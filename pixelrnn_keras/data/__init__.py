@@ -10,7 +10,7 @@ model's `levels`, and `make_dataset` batches them for `model.fit`::
 
 from pixelrnn_keras.data.for_model import load_for_model
 from pixelrnn_keras.data.pipeline import make_dataset, make_step_dataset
-from pixelrnn_keras.data.sources import TFDS_NAMES, load, load_image_folder, load_npz, load_tfds
+from pixelrnn_keras.data.sources import TFDS_NAMES, load, load_image_folder, load_labels, load_npz, load_tfds
 from pixelrnn_keras.data.splits import split_holdout
 from pixelrnn_keras.data.transforms import binarize, quantize
 
@@ -20,6 +20,7 @@ __all__ = [
     "load",
     "load_for_model",
     "load_image_folder",
+    "load_labels",
     "load_npz",
     "load_tfds",
     "make_dataset",

@@ -41,3 +41,13 @@ def as_uint8_images(images, name="images"):
     if images.ndim == 3:
         images = images[..., None]
     return images.astype(np.uint8, copy=False)
+
+
+def as_int32_labels(labels, count, name="labels"):
+    """Class `labels` as an int32 array (count,) of integers >= 0, one per image, or ValueError."""
+    labels = np.asarray(labels)
+    if labels.shape != (count,) or not np.issubdtype(labels.dtype, np.integer) or (labels < 0).any():
+        raise ValueError(
+            f"{name} must hold one integer >= 0 per image ({count}); got {labels.dtype} of shape {labels.shape}"
+        )
+    return labels.astype(np.int32)

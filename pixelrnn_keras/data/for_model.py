@@ -6,7 +6,9 @@ from pixelrnn_keras.data.sources import load
 from pixelrnn_keras.data.transforms import binarize, quantize
 
 
-def load_for_model(source, image_shape, levels, split=None, resize=False, data_dir=None, model_name="the model"):
+def load_for_model(
+    source, image_shape, levels, split=None, resize=False, data_dir=None, model_name="the model", binarize_at=None
+):
     """Images from `source` for a model of `image_shape` (H, W, C) and `levels`.
 
     A folder of PNG/JPEG files is read in the model's colour mode (grey for C = 1, RGB for
@@ -20,6 +22,8 @@ def load_for_model(source, image_shape, levels, split=None, resize=False, data_d
         levels: the model's number of intensity levels.
         resize: resize a folder's images to H x W (bilinear) instead of refusing other sizes.
         model_name: the model, as named in errors.
+        binarize_at: binarize the 8-bit images of any source at this threshold (``x >= t``)
+            first, as a zoo card's preprocessing may ask.
 
     Returns:
         uint8 array (N, H, W, C) with values in [0, levels), N >= 1.
@@ -44,7 +48,9 @@ def load_for_model(source, image_shape, levels, split=None, resize=False, data_d
             f"images of shape {images.shape[1:]} in {source!r} do not fit {model_name}, which takes "
             f"{tuple(image_shape)}{hint}"
         )
-    if is_folder and levels < 256:
+    if binarize_at is not None:
+        images = binarize(images, threshold=binarize_at)
+    elif is_folder and levels < 256:
         return binarize(images) if levels == 2 else quantize(images, levels)
     if images.max() >= levels:
         raise ValueError(

@@ -3,13 +3,13 @@
 import numpy as np
 import tensorflow as tf
 
-from pixelrnn_keras.data.arrays import as_uint8_images, is_int
+from pixelrnn_keras.data.arrays import as_int32_labels, as_uint8_images, is_int
 
 # Prefetched batches; fixed because autotuning is switched off (see `make_dataset`).
 PREFETCH_BATCHES = 2
 
 
-def make_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_remainder=False):
+def make_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_remainder=False, labels=None):
     """A tf.data.Dataset of uint8 image batches (batch, H, W, C), for `model.fit(dataset)`.
 
     One pass over the data set is one epoch; every epoch is shuffled anew (from `seed`), then
@@ -24,12 +24,15 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_re
         seed: int or None (fresh randomness): the shuffling seed.
         repeat: repeat the epochs forever (then pass `steps_per_epoch` to `fit`).
         drop_remainder: drop the last batch of an epoch if it is smaller than `batch_size`.
+        labels: (N,) class labels of the images, for a class-conditional model: the batches
+            are then (images, labels) pairs, the labels int32.
 
     Returns:
         tf.data.Dataset of uint8 tensors (batch, H, W, C); batch is `batch_size` except
         possibly the last of each epoch.
     """
     images = as_uint8_images(images)
+    labels = None if labels is None else as_int32_labels(labels, len(images))
     if not images.shape[0]:
         raise ValueError(f"images must hold at least one image; got shape {images.shape}")
     if not is_int(batch_size) or batch_size < 1:
@@ -44,7 +47,7 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_re
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{name} must be a bool; got {value!r}")
 
-    dataset = tf.data.Dataset.from_tensor_slices(images)
+    dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, labels))
     if shuffle:
         dataset = dataset.shuffle(images.shape[0], seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=bool(drop_remainder))
@@ -53,7 +56,7 @@ def make_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_re
     return dataset.prefetch(PREFETCH_BATCHES).with_options(_options())
 
 
-def make_step_dataset(images, batch_size, seed=0, start_step=0):
+def make_step_dataset(images, batch_size, seed=0, start_step=0, labels=None):
     """An endless tf.data.Dataset of image batches in which batch k depends only on (images, batch_size, seed, k).
 
     The images are visited in passes; pass p is a permutation of all images drawn from
@@ -72,11 +75,13 @@ def make_step_dataset(images, batch_size, seed=0, start_step=0):
         batch_size: int >= 1 (the global batch).
         seed: int >= 0.
         start_step: int >= 0, the index of the first batch.
+        labels: (N,) class labels of the images: the batches are then (images, labels) pairs.
 
     Returns:
         tf.data.Dataset of int32 tensors (batch_size, H, W, C), without end.
     """
     images = as_uint8_images(images)
+    labels = None if labels is None else as_int32_labels(labels, len(images))
     count = images.shape[0]
     if not count:
         raise ValueError(f"images must hold at least one image; got shape {images.shape}")
@@ -92,10 +97,14 @@ def make_step_dataset(images, batch_size, seed=0, start_step=0):
 
     indices = tf.data.Dataset.counter(first_pass).flat_map(permutation).skip(offset)
     pixels = tf.constant(images)
-    # int32 batches: tf.distribute's collectives, which may reduce a batch, take no uint8.
-    dataset = indices.batch(int(batch_size), drop_remainder=True).map(
-        lambda batch: tf.cast(tf.gather(pixels, batch), tf.int32)
-    )
+    classes = None if labels is None else tf.constant(labels)
+
+    def gather(batch):
+        # int32 batches: tf.distribute's collectives, which may reduce a batch, take no uint8.
+        batch_images = tf.cast(tf.gather(pixels, batch), tf.int32)
+        return batch_images if classes is None else (batch_images, tf.gather(classes, batch))
+
+    dataset = indices.batch(int(batch_size), drop_remainder=True).map(gather)
     return dataset.prefetch(PREFETCH_BATCHES).with_options(_options())
 
 

@@ -10,7 +10,7 @@ import os
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from pixelrnn_keras.data.arrays import as_uint8_images
+from pixelrnn_keras.data.arrays import as_int32_labels, as_uint8_images
 
 # Arrays that `load_npz` picks, in this order, when the key is not given.
 DEFAULT_NPZ_KEYS = ("train", "x_train", "images")
@@ -204,16 +204,44 @@ def load(source, split=None, data_dir=None, key=None, image_shape=None, color_mo
     if kind == "npz":
         if key is None and split is not None:
             with _open_npz(source) as archive:
-                keys = list(archive.files)
-            matches = [k for k in (split, f"x_{split}") if k in keys]
-            if not matches:
-                raise ValueError(
-                    f"split must name an array of {source!r} (as {split!r} or 'x_{split}'), one of {keys}; "
-                    f"got {split!r}"
-                )
-            key = matches[0]
+                key = _split_key(source, list(archive.files), split)
         return load_npz(source, key=key)
     if kind == "folder":
         folder = source if split is None else os.path.join(source, split)
         return load_image_folder(folder, image_shape=image_shape, color_mode=color_mode)
     return load_tfds(source, split="train" if split is None else split, data_dir=data_dir)
+
+
+def _split_key(path, keys, split):
+    """The array of a .npz file's `keys` that `split` names: `split` itself or ``x_<split>``."""
+    matches = [k for k in (split, f"x_{split}") if k in keys]
+    if not matches:
+        raise ValueError(
+            f"split must name an array of {path!r} (as {split!r} or 'x_{split}'), one of {keys}; got {split!r}"
+        )
+    return matches[0]
+
+
+def load_labels(path, split=None):
+    """The class labels (N,) int32 of the images that ``load(path, split)`` reads from a ``.npz`` file.
+
+    They are the array ``y_<name>`` for images ``x_<name>`` (mnist.npz, cifar10_train.npz),
+    ``labels`` for ``images``, or ``<name>_labels`` for images ``<name>``.
+
+    Raises:
+        ValueError: not a .npz file, no such array, or not one integer >= 0 per image.
+    """
+    if not (isinstance(path, (str, os.PathLike)) and os.fspath(path).endswith(".npz")):
+        raise ValueError(f"labels are read from .npz files only; got {path!r}")
+    with _open_npz(path) as archive:
+        keys = list(archive.files)
+        if split is not None:
+            key = _split_key(path, keys, split)
+        else:
+            key = next((k for k in DEFAULT_NPZ_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
+        names = [f"y_{key[2:]}" if key and key.startswith("x_") else None, "labels" if key == "images" else None]
+        names = [name for name in (*names, f"{key}_labels") if name]
+        found = [name for name in names if name in keys]
+        if key is None or not found:
+            raise ValueError(f"labels: {path!r} holds no labels for its images {key!r} (as {names}); it holds {keys}")
+        return as_int32_labels(archive[found[0]], len(archive[key]), name=f"labels: array {found[0]!r} of {path!r}")

@@ -15,6 +15,9 @@ Noise inputs (standard Gumbel, the model's compute dtype; N images, L levels):
             grid pixels, fixed by stage 1, are not used).
         Both must have the same N. `pixelrnn_keras.sampling.two_stage.stage_noise(model, N,
         seed)` draws the pair that `model.sample(N, seed=seed)` uses.
+
+A class-conditional PixelRNN (num_classes K > 0) takes one more input, `labels` int32 (N,) in
+[0, K), the class of every image, in every graph.
 """
 
 import tensorflow as tf
@@ -46,6 +49,11 @@ def noise_specs(model):
     return {"noise": spec(model.image_shape, "noise")}
 
 
+def labels_spec(model):
+    """[TensorSpec (None,) int32 "labels"] for a class-conditional model, else []: the inputs to append."""
+    return [tf.TensorSpec([None], tf.int32, name="labels")] if model.num_classes else []
+
+
 def noise_from_seed(model, num, seed):
     """{input name: noise}: the noise `model.sample(num, seed=seed)` draws with.
 
@@ -57,10 +65,11 @@ def noise_from_seed(model, num, seed):
     return {"noise": gumbel_noise(num, model.image_shape, model.levels, seed, model.compute_dtype)}
 
 
-def draw_from_noise(model, noise, temperature, values=None, known=None, portable=False):
+def draw_from_noise(model, noise, temperature, values=None, known=None, portable=False, labels=None):
     """(N, H, W, C) int32 images drawn with `noise` ({input name: tensor}), `values` kept where `known`.
 
-    Without `values` and `known`, every sub-pixel is drawn (sampling). The sampler is the
+    Without `values` and `known`, every sub-pixel is drawn (sampling). `labels`: the (N,) classes
+    of a class-conditional model's images. The sampler is the
     library's cached loop marked for XLA compilation (the same images as `model.sample` and
     `model.complete` from the same noise), or with `portable` the same loop in its portable
     form, without XLA and TensorArrays, that tf2onnx converts (see `cached_loop`).
@@ -86,10 +95,12 @@ def draw_from_noise(model, noise, temperature, values=None, known=None, portable
         return images
     gumbel = noise["noise"]
     values, known = _defaults(values, known, gumbel)
+    condition = None if labels is None else model.label_condition(labels)
     if portable:
-        images, _ = _portable(model)(gumbel, temperature, values, known)
+        network = model if condition is None else Conditioned(model, condition)
+        images, _ = _portable(network)(gumbel, temperature, values, known)
     else:
-        images, _ = generate(model, gumbel, temperature, values, known, method="cached", jit_compile=True)
+        images, _ = generate(model, gumbel, temperature, values, known, "cached", True, condition)
     return images
 
 
@@ -107,8 +118,9 @@ def _portable(network):
     return loop
 
 
-def log_prob_by_comparison(model, images):
-    """(N,) float32 log p(images) in nats, in ops that tf2onnx converts.
+def log_prob_by_comparison(model, images, labels=None):
+    """(N,) float32 log p(images) (given the class `labels` of a class-conditional model) in nats,
+    in ops that tf2onnx converts.
 
     The log-softmax at each label is picked by comparison (tf2onnx's rank-4 one-hot fails);
     images must hold values in [0, levels) (the caller handles the others).
@@ -126,7 +138,7 @@ def log_prob_by_comparison(model, images):
         off_grid = tf.constant(~model.grid_mask()[None, :, :, None], tf.float32)
         low = tf.reduce_sum(log_probs(low_logits, images[:, ::factor, ::factor]), axis=[1, 2, 3])
         return low + tf.reduce_sum(log_probs(high_logits, images) * off_grid, axis=[1, 2, 3])
-    return tf.reduce_sum(log_probs(model(images), images), axis=[1, 2, 3])
+    return tf.reduce_sum(log_probs(model(images, labels=labels), images), axis=[1, 2, 3])
 
 
 def describe(model):
@@ -137,4 +149,5 @@ def describe(model):
             "pixelrnn.arch": f"low {model.low.arch}, high {model.high.arch}",
             "pixelrnn.low_size": str(model.low_size),
         }
-    return {"pixelrnn.model": "PixelRNN", "pixelrnn.arch": model.arch}
+    classes = {"pixelrnn.num_classes": str(model.num_classes)} if model.num_classes else {}
+    return {"pixelrnn.model": "PixelRNN", "pixelrnn.arch": model.arch, **classes}

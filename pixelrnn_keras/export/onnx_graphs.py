@@ -12,6 +12,10 @@ For a `PixelRNN` or a `MultiScalePixelRNN`; two files in one directory, each wit
         stage (see `pixelrnn_keras.export.adapters`). The same noise gives the same images as
         the Keras model. temperature must be > 0 (not checked in the graph).
 
+A class-conditional PixelRNN (num_classes K > 0) takes one more input in both graphs, `labels`
+int32 (N,) in [0, K), the class of each image: log_prob gives log p(x | y), -inf for a label
+out of range; the sampling graph does not check its labels (a label out of range acts as none).
+
 The sampling graph is the cached sampler (`cached_loop`; one per stage for a multi-scale model)
 in its `portable` form: the same loop and per-layer caches, with the images kept in one tensor,
 because tf2onnx cannot convert the TensorArrays that the XLA form carries through its nested loops. XLA plays no part in
@@ -49,22 +53,28 @@ def onnx_functions(model):
     height, width, channels = model.image_shape
     levels = model.levels
     noise_specs = adapters.noise_specs(model)
+    labels_specs = adapters.labels_spec(model)  # [] for a model without classes
 
-    def log_prob(images):
-        # An image with a value outside [0, levels) has probability 0. (tf2onnx turns a tf.where
-        # into arithmetic, so a NaN or an inf cannot be selected in.)
+    def log_prob(images, *labels):
+        # An image with a value outside [0, levels) has probability 0, as has a label out of range.
+        # (tf2onnx turns a tf.where into arithmetic, so a NaN or an inf cannot be selected in.)
         in_range = tf.reduce_all((images >= 0) & (images < levels), axis=[1, 2, 3])
-        return adapters.log_prob_by_comparison(model, images) + tf.math.log(tf.cast(in_range, tf.float32))
+        labels = labels[0] if labels else None
+        if labels is not None:
+            in_range &= (labels >= 0) & (labels < model.num_classes)
+        log_p = adapters.log_prob_by_comparison(model, images, labels)
+        return log_p + tf.math.log(tf.cast(in_range, tf.float32))
 
-    def sample(*noise_and_temperature):
-        *noise, temperature = noise_and_temperature
-        return adapters.draw_from_noise(model, dict(zip(noise_specs, noise)), temperature, portable=True)
+    def sample(*inputs):
+        noise, (temperature, *labels) = inputs[: len(noise_specs)], inputs[len(noise_specs) :]
+        noise = dict(zip(noise_specs, noise))
+        return adapters.draw_from_noise(model, noise, temperature, portable=True, labels=labels[0] if labels else None)
 
     images_spec = tf.TensorSpec([None, height, width, channels], tf.int32, name="images")
     temperature_spec = tf.TensorSpec([], tf.float32, name="temperature")
     return {
-        "log_prob": (log_prob, [images_spec], "log_prob"),
-        "sample": (sample, [*noise_specs.values(), temperature_spec], "images"),
+        "log_prob": (log_prob, [images_spec, *labels_specs], "log_prob"),
+        "sample": (sample, [*noise_specs.values(), temperature_spec, *labels_specs], "images"),
     }
 
 
@@ -207,9 +217,10 @@ def _metadata(model, name):
         f"{spec.name} {spec.dtype.name} (N, {', '.join(str(d) for d in spec.shape[1:])}) standard Gumbel"
         for spec in adapters.noise_specs(model).values()
     )
+    labels = f"; labels int32 (N,) in [0, {model.num_classes})" if model.num_classes else ""
     inputs = {
-        "log_prob": f"images int32 (N, {height}, {width}, {channels}) in [0, {model.levels})",
-        "sample": f"{noise}; temperature float32 () > 0",
+        "log_prob": f"images int32 (N, {height}, {width}, {channels}) in [0, {model.levels}){labels}",
+        "sample": f"{noise}; temperature float32 () > 0{labels}",
     }
     return {
         "pixelrnn.graph": name,
@@ -225,22 +236,23 @@ def verify_onnx(model, path, num=4, seed=0, temperature=0.9):
 
     Raises VerificationError on a checker or runtime error, or a mismatch.
     """
-    images, _ = comparison_inputs(model, num, seed)
+    images, _, labels = comparison_inputs(model, num, seed)
     noise = adapters.noise_from_seed(model, num, seed)
     feed = {name: tensor.numpy() for name, tensor in noise.items()}
     feed["temperature"] = np.array(temperature, np.float32)
+    feed.update(labels.first)
     try:
         sessions = {}
         for name, file in FILES.items():
             onnx.checker.check_model(os.path.join(path, file), full_check=True)
             sessions[name] = onnxruntime.InferenceSession(os.path.join(path, file), providers=["CPUExecutionProvider"])
-        (got,) = sessions["log_prob"].run(["log_prob"], {"images": images})
+        (got,) = sessions["log_prob"].run(["log_prob"], {"images": images, **labels.all})
         (sampled,) = sessions["sample"].run(["images"], feed)
     except Exception as err:  # onnx's ValidationError and onnxruntime's own types (not RuntimeErrors)
         raise VerificationError(f"the ONNX graphs do not check or run in onnxruntime: {err}") from err
-    difference = relative_difference(got, model.log_prob(images))
+    difference = relative_difference(got, model.log_prob(images, **labels.all))
     # The noise of `seed` gives the images the library draws from that seed.
-    expected = model.sample(num, seed=seed, temperature=temperature)
+    expected = model.sample(num, seed=seed, temperature=temperature, **labels.first)
     figures = {
         "log_prob_max_rel_diff": difference,
         "samples_identical": bool(np.array_equal(sampled, expected)),

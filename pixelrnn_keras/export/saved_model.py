@@ -16,6 +16,10 @@ Signatures (inputs -> outputs):
     complete(images int32 (N, H, W, C), known bool (N, H, W, C), seed int64 (), temperature
         float32 ()) -> {"images": ...}
 
+A class-conditional PixelRNN (num_classes K > 0) gives every signature one more input, `labels`
+int32 (N,) in [0, K), the class of each image (for `sample`: N = num); other labels are refused
+with InvalidArgumentError.
+
 `sample` and `complete` draw the same images as `model.sample(num, seed, temperature)` and
 `model.complete(images, known, seed, temperature)`: the noise is drawn from the seed outside
 XLA as in the library, then the cached sampler runs, marked for XLA compilation as in the library
@@ -46,6 +50,7 @@ def saved_model_functions(model):
     num_spec = tf.TensorSpec([], tf.int32, name="num")
     seed_spec = tf.TensorSpec([], tf.int64, name="seed")
     temperature_spec = tf.TensorSpec([], tf.float32, name="temperature")
+    labels_specs = adapters.labels_spec(model)  # [] for a model without classes
 
     def shaped(tensor, spec):
         # A signature checks the dtypes of its inputs but not their shapes.
@@ -75,36 +80,57 @@ def saved_model_functions(model):
         with tf.control_dependencies(checks):
             return tf.identity(temperature)
 
-    def draw(noise, temperature, values=None, known=None):
-        return {"images": adapters.draw_from_noise(model, noise, checked_temperature(temperature), values, known)}
+    def checked_labels(labels, batch):
+        """The `labels` input (a list of one tensor, or none for a model without classes), checked
+        to hold `batch` classes in [0, K)."""
+        if not labels:
+            return None
+        (labels,) = labels
+        labels = shaped(labels, labels_specs[0])
+        in_range = f"labels must hold integers in [0, {model.num_classes})"
+        checks = [
+            tf.debugging.assert_equal(tf.shape(labels)[0], batch, message="labels must hold one class per image"),
+            tf.debugging.assert_greater_equal(labels, 0, message=in_range),
+            tf.debugging.assert_less(labels, model.num_classes, message=in_range),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.identity(labels)
 
-    @tf.function(input_signature=[images_spec], autograph=False)
-    def log_prob(images):
+    def draw(noise, temperature, labels, values=None, known=None):
+        batch = tf.shape(next(iter(noise.values())))[0]
+        labels = checked_labels(labels, batch)
+        images = adapters.draw_from_noise(model, noise, checked_temperature(temperature), values, known, labels=labels)
+        return {"images": images}
+
+    @tf.function(input_signature=[images_spec, *labels_specs], autograph=False)
+    def log_prob(images, *labels):
         images = checked_images(images)
-        return {"log_prob": model.log_prob_from_logits(images, model(images))}
+        labels = checked_labels(labels, tf.shape(images)[0])
+        logits = model(images) if labels is None else model(images, labels=labels)  # a multi-scale call has none
+        return {"log_prob": model.log_prob_from_logits(images, logits)}
 
-    @tf.function(input_signature=[num_spec, seed_spec, temperature_spec], autograph=False)
-    def sample(num, seed, temperature):
+    @tf.function(input_signature=[num_spec, seed_spec, temperature_spec, *labels_specs], autograph=False)
+    def sample(num, seed, temperature, *labels):
         num, seed = shaped(num, num_spec), checked_seed(seed)
         with tf.control_dependencies([tf.debugging.assert_positive(num, message="num must be >= 1")]):
             noise = adapters.noise_from_seed(model, num, seed)
-        return draw(noise, temperature)
+        return draw(noise, temperature, labels)
 
-    @tf.function(input_signature=[*noise_specs.values(), temperature_spec], autograph=False)
-    def sample_from_noise(*noise_and_temperature):
-        *noise, temperature = noise_and_temperature
+    @tf.function(input_signature=[*noise_specs.values(), temperature_spec, *labels_specs], autograph=False)
+    def sample_from_noise(*inputs):
+        noise, (temperature, *labels) = inputs[: len(noise_specs)], inputs[len(noise_specs) :]
         noise = {name: shaped(tensor, noise_specs[name]) for name, tensor in zip(noise_specs, noise)}
-        return draw(noise, temperature)
+        return draw(noise, temperature, labels)
 
-    @tf.function(input_signature=[images_spec, known_spec, seed_spec, temperature_spec], autograph=False)
-    def complete(images, known, seed, temperature):
+    @tf.function(input_signature=[images_spec, known_spec, seed_spec, temperature_spec, *labels_specs], autograph=False)
+    def complete(images, known, seed, temperature, *labels):
         images, known, seed = checked_images(images), shaped(known, known_spec), checked_seed(seed)
         same = tf.debugging.assert_equal(
             tf.shape(known)[0], tf.shape(images)[0], message="known must have the shape of images"
         )
         with tf.control_dependencies([same]):
             noise = adapters.noise_from_seed(model, tf.shape(images)[0], seed)
-        return draw(noise, temperature, images, known)
+        return draw(noise, temperature, labels, images, known)
 
     return {"log_prob": log_prob, "sample": sample, "sample_from_noise": sample_from_noise, "complete": complete}
 
@@ -148,27 +174,29 @@ def to_saved_model(model, path, overwrite=False, verify=True):
 def verify_saved_model(model, path, num=4, seed=0, temperature=0.9):
     """Loads the SavedModel at `path` and compares it with `model`; raises VerificationError on a mismatch."""
     loaded = tf.saved_model.load(path)
-    images, known = comparison_inputs(model, num, seed)
-    expected = np.asarray(model.log_prob(images))
-    got = loaded.signatures["log_prob"](images=tf.constant(images, tf.int32))["log_prob"].numpy()
+    images, known, labels = comparison_inputs(model, num, seed)
+    expected = np.asarray(model.log_prob(images, **labels.all))
+    got = loaded.signatures["log_prob"](images=tf.constant(images, tf.int32), **labels.all)["log_prob"].numpy()
     difference = relative_difference(got, expected)
     temperature_tensor = tf.constant(temperature, tf.float32)
     seed_tensor = tf.constant(seed, tf.int64)
-    sampled = loaded.signatures["sample"](num=tf.constant(num), seed=seed_tensor, temperature=temperature_tensor)
+    sampled = loaded.signatures["sample"](
+        num=tf.constant(num), seed=seed_tensor, temperature=temperature_tensor, **labels.first
+    )
     # The same images from the noise of that seed, given as input.
     noise = adapters.noise_from_seed(model, num, seed)
-    from_noise = loaded.signatures["sample_from_noise"](**noise, temperature=temperature_tensor)
-    keras_samples = model.sample(num, seed=seed, temperature=temperature)
+    from_noise = loaded.signatures["sample_from_noise"](**noise, temperature=temperature_tensor, **labels.first)
+    keras_samples = model.sample(num, seed=seed, temperature=temperature, **labels.first)
     samples_identical = all(np.array_equal(got["images"], keras_samples) for got in (sampled, from_noise))
     completed = loaded.signatures["complete"](
         images=tf.constant(images[:num], tf.int32),
         known=tf.constant(known),
         seed=seed_tensor,
         temperature=temperature_tensor,
+        **labels.first,
     )
-    completions_identical = bool(
-        np.array_equal(completed["images"], model.complete(images[:num], known, seed=seed, temperature=temperature))
-    )
+    keras_completions = model.complete(images[:num], known, seed=seed, temperature=temperature, **labels.first)
+    completions_identical = bool(np.array_equal(completed["images"], keras_completions))
     figures = {
         "log_prob_max_rel_diff": difference,
         "samples_identical": bool(samples_identical),

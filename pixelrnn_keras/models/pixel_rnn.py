@@ -238,6 +238,11 @@ class PixelRNN(ImageLikelihoodModel):
         """(batch, K) log p(y | x) of a class-conditional model, by Bayes' rule from log p(x | y)
         for every class y and the class prior (`set_class_prior`; uniform unless set): a
         generative classifier. Rows sum to 1 in probability; argmax is the predicted class."""
+        joint = self.class_log_likelihoods(images, batch_size) + tf.nn.log_softmax(self.class_prior_logits)
+        return joint - tf.reduce_logsumexp(joint, axis=1, keepdims=True)
+
+    def class_log_likelihoods(self, images, batch_size=64):
+        """(batch, K) log p(x | y) in nats of a class-conditional model, for every class y."""
         if not self.num_classes:
             raise ValueError("classify needs a class-conditional model (num_classes > 0)")
         images = check_images(images, self.image_shape, self.levels)
@@ -248,8 +253,7 @@ class PixelRNN(ImageLikelihoodModel):
             parts.append(
                 tf.stack([self.log_prob(chunk, labels=tf.fill([count], y)) for y in range(self.num_classes)], axis=1)
             )
-        joint = tf.concat(parts, axis=0) + tf.nn.log_softmax(self.class_prior_logits)
-        return joint - tf.reduce_logsumexp(joint, axis=1, keepdims=True)
+        return tf.concat(parts, axis=0)
 
     def set_class_prior(self, labels):
         """Sets the class prior of `classify` to the class frequencies of `labels` (e.g. the

@@ -28,7 +28,9 @@ class ModelCard:
         config: constructor arguments of the `model` class (with `preset`: the paper's config
             from `models.presets`, with the card file's "config" as overrides).
         data: the data set and its preprocessing: {"name", "file", "train_split",
-            "eval_split", optional "holdout", "license"}. The holdout is either {"fraction", "seed"}
+            "eval_split", optional "holdout", optional "binarize_at", "license"}. With
+            "binarize_at" t, the 8-bit images are binarized (x >= t) as they are read, for
+            training and evaluation alike (`training.card_data`). The holdout is either {"fraction", "seed"}
             (that share of all images, drawn by `split_holdout`) or {"count", "seed", "after"}
             (`count` images drawn at random among those after the first `after`).
         training: the recipe: {"optimizer", "learning_rate", "batch_size", "epochs", ...,
