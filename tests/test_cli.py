@@ -128,7 +128,14 @@ def test_train_on_a_folder_then_sample_from_its_weights(tiny, capsys, tmp_path):
 def test_zoo_list_and_info(capsys):
     code, out, _ = run(capsys, "zoo", "list", "mnist_*")
     names = [line.split()[0] for line in out.splitlines()]
-    assert code == 0 and names == ["mnist_diag", "mnist_diag_cond", "mnist_multiscale", "mnist_pixelcnn", "mnist_row"]
+    assert code == 0 and names == [
+        "mnist_diag",
+        "mnist_diag_cond",
+        "mnist_gated",
+        "mnist_multiscale",
+        "mnist_pixelcnn",
+        "mnist_row",
+    ]
     code, out, _ = run(capsys, "zoo", "info", "mnist_diag")
     assert code == 0 and '"name": "mnist_diag"' in out
 
