@@ -215,7 +215,7 @@ class PreviousSubpixelModel(keras.Model):
     def end_pixel(self, cache, pixel, i, j):
         return cache[0], pixel[:, -1]
 
-    def end_row(self, cache, row, i):
+    def end_row(self, cache, i, row):
         return cache
 
     def get_config(self):

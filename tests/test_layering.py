@@ -156,9 +156,8 @@ def test_every_module_imports_on_its_own():
         "        failed[name] = traceback.format_exc(limit=-3)\n"
         "print(json.dumps(failed))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(sorted(MODULES))], capture_output=True, text=True, cwd=ROOT
-    )
+    names = sorted(name for name in MODULES if not name.endswith(".__main__"))  # those run a command
+    result = subprocess.run([sys.executable, "-c", script, json.dumps(names)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     failed = json.loads(result.stdout.splitlines()[-1])
     assert not failed, "\n".join(f"{name}:\n{error}" for name, error in failed.items())

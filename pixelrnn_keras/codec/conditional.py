@@ -58,8 +58,8 @@ class _VariableConditioned:
     def end_pixel(self, cache, pixel, i, j):
         return self._network().end_pixel(cache, pixel, i, j)
 
-    def end_row(self, cache, row, i):
-        return self._network().end_row(cache, row, i)
+    def end_row(self, cache, i, row):
+        return self._network().end_row(cache, i, row)
 
 
 class UpperSteps(_VariableConditioned):

@@ -55,9 +55,9 @@ def kept_per_model(cache, model, batch, build):
 class Stepper:
     """The coding distributions of a model's sub-pixels, one per call, for a fixed batch size.
 
-    The model must have the cached sampler's one-pixel API: `image_shape` (H, W, C), `levels`,
+    The model is a `PixelSteps` (models/steps.py): `image_shape` (H, W, C), `levels`,
     `init_cache(batch)`, `step(cache, pixel, i, j) -> (logits (batch, C, levels), cache)`,
-    `end_pixel(cache, pixel, i, j)` and `end_row(cache, row, i)` (see `PixelRNN.step`).
+    `end_pixel(cache, pixel, i, j)` and `end_row(cache, i, row)`.
 
     Usage, for every batch of images: `start()`, then for every pixel t = i * W + j in raster
     order and every channel c in order, `frequencies(values, t, c)`, where `values`
@@ -134,7 +134,7 @@ class Stepper:
         def end_pixel(s):
             i, j = s // self._width, s % self._width
             ended = self.model.end_pixel(stepped, last_pixel, i, j)
-            return tf.cond(tf.equal(j, self._width - 1), lambda: self.model.end_row(ended, last_row, i), lambda: ended)
+            return tf.cond(tf.equal(j, self._width - 1), lambda: self.model.end_row(ended, i, last_row), lambda: ended)
 
         def run(s):
             # At t = 0 the state after the last step is that of `start`.
@@ -168,7 +168,7 @@ class Stepper:
             zero = tf.constant(0)
             _, stepped = model.step(cache, pixel, zero, zero)
             ended = model.end_pixel(stepped, pixel, zero, zero)
-            rowed = model.end_row(ended, row, zero)
+            rowed = model.end_row(ended, zero, row)
             for leaves in zip(*map(tf.nest.flatten, (cache, stepped, ended, rowed))):
                 found.append(any(leaf is not leaves[0] for leaf in leaves[1:]))
 

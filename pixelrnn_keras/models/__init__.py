@@ -3,5 +3,6 @@
 from pixelrnn_keras.models.multi_scale import MultiScalePixelRNN
 from pixelrnn_keras.models.pixel_rnn import PixelRNN
 from pixelrnn_keras.models.presets import PAPER_PRESETS, preset_config
+from pixelrnn_keras.models.steps import PixelSteps
 
-__all__ = ["PAPER_PRESETS", "MultiScalePixelRNN", "PixelRNN", "preset_config"]
+__all__ = ["PAPER_PRESETS", "MultiScalePixelRNN", "PixelRNN", "PixelSteps", "preset_config"]

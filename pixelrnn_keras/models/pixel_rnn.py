@@ -295,9 +295,8 @@ class PixelRNN(ImageLikelihoodModel):
             self, images, known, seed=seed, temperature=temperature, method=method, condition=condition
         )
 
-    # One pixel at a time, in raster order, for the cached sampler (see layers/incremental.py):
-    # per pixel, `step` once per colour channel from the same cache, then `end_pixel` on the cache
-    # of the last call; `end_row` after the last pixel of each row.
+    # One pixel at a time, in raster order: the `PixelSteps` protocol (models/steps.py) that the
+    # cached sampler, the codec and the exporter drive.
 
     def init_cache(self, batch, condition=None, labels=None):
         """Every layer's cache before the first pixel: (input_conv, blocks, skips, head_hidden, head_logits),
@@ -357,7 +356,7 @@ class PixelRNN(ImageLikelihoodModel):
         x = scale_images(pixel, self.levels, self.compute_dtype)
         return self.input_conv.write(conv_cache, x, i, j), *rest
 
-    def end_row(self, cache, row, i):
+    def end_row(self, cache, i, row):
         """Row i is complete with values `row` (batch, W, C) int32."""
         conv_cache, block_caches, *rest = cache
         x = scale_images(row, self.levels, self.compute_dtype)

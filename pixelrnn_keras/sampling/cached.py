@@ -1,7 +1,7 @@
 """The fast sampler: per sub-pixel, one pixel's column through the network, from per-layer caches.
 
-Generic over the model's one-pixel API (`init_cache`, `step`, `end_pixel`, `end_row`; see
-`pixelrnn_keras.layers.incremental`): the work per image grows linearly with its pixels.
+Generic over the model's one-pixel steps (the `PixelSteps` protocol, models/steps.py: `init_cache`,
+`step`, `end_pixel`, `end_row`): the work per image grows linearly with its pixels.
 """
 
 import tensorflow as tf
@@ -48,7 +48,7 @@ def cached_loop(model, gumbel, temperature, values, known, portable=False):
             lambda j, *_: j < width, pixel_body, (tf.constant(0), i, images, used, cache)
         )
         row = read_at(images, i) if portable else gather_steps(images, i * width, width)
-        return i + 1, images, used, model.end_row(cache, row, i)
+        return i + 1, images, used, model.end_row(cache, i, row)
 
     if portable:
         images, used = tf.zeros([batch, height, width, channels], tf.int32), ()

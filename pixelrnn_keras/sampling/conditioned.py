@@ -34,5 +34,5 @@ class Conditioned:
     def end_pixel(self, cache, pixel, i, j):
         return self.network.end_pixel(cache, pixel, i, j)
 
-    def end_row(self, cache, row, i):
-        return self.network.end_row(cache, row, i)
+    def end_row(self, cache, i, row):
+        return self.network.end_row(cache, i, row)

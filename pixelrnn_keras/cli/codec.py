@@ -1,0 +1,111 @@
+"""`pixelrnn compress` and `pixelrnn decompress`: lossless coding with a model's likelihoods."""
+
+import os
+
+from pixelrnn_keras.cli.common import (
+    UsageError,
+    class_labels,
+    label_list,
+    load_checked_model,
+    positive_int,
+    progress_bar,
+)
+
+
+def _codec_inputs(paths, model):
+    """Level values (N, H, W, C) from image files (8-bit intensities) and .npz files (level values)."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from pixelrnn_keras import data
+    from pixelrnn_keras.images import from_intensities
+
+    height, width, channels = model.image_shape
+    # Modes that convert to the model's channels without loss.
+    lossless = {"1", "L"} if channels == 1 else {"1", "L", "P", "RGB"}
+    batches = []
+    for path in paths:
+        if not os.path.isfile(path):
+            raise UsageError(f"IN: no such file {path!r}")
+        if path.endswith(".npz"):
+            batches.append(data.load(path))
+            continue
+        try:
+            with Image.open(path) as image:
+                if image.mode not in lossless:
+                    raise UsageError(
+                        f"IN: {path} has mode {image.mode}; a {channels}-channel model needs {sorted(lossless)}"
+                    )
+                pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+        except (OSError, UnidentifiedImageError) as err:
+            raise UsageError(f"IN: {path} is not a readable image or .npz file ({err})") from err
+        pixels = pixels.reshape(*pixels.shape[:2], channels)
+        batches.append(from_intensities(pixels, model.levels, name=f"IN {path}")[None])
+    for path, batch in zip(paths, batches):
+        if batch.shape[1:] != (height, width, channels):
+            raise UsageError(f"IN: {path} holds images of shape {batch.shape[1:]}; the model takes {model.image_shape}")
+    return np.concatenate(batches)
+
+
+def cmd_compress(args):
+    from pixelrnn_keras.codec import compress
+    from pixelrnn_keras.files import atomic_path
+
+    model = load_checked_model(args.model, args.weights)
+    images = _codec_inputs(args.inputs, model)
+    # Without --label, a class-conditional model codes each image under its most likely class.
+    num_classes = getattr(model, "num_classes", 0)
+    labels = None if args.label is None else class_labels(args.label, num_classes, len(images), args.model)
+    stream = compress(model, images, labels=labels, batch_size=args.batch_size, progress=progress_bar("compress"))
+    with atomic_path(args.out) as partial, open(partial, "wb") as f:
+        f.write(stream)
+    bits_per_dim = 8 * len(stream) / images.size
+    print(f"wrote {args.out}: {len(images)} images in {len(stream)} bytes ({bits_per_dim:.4f} bits/dim)")
+
+
+def cmd_decompress(args):
+    from pixelrnn_keras.codec import decompress, read_header
+    from pixelrnn_keras.files import atomic_path
+    from pixelrnn_keras.images import save_png, to_intensities
+
+    if not os.path.isfile(args.file):
+        raise UsageError(f"FILE: no such file {args.file!r}")
+    with open(args.file, "rb") as f:
+        stream = f.read()
+    header = read_header(stream)
+    model = load_checked_model(args.model or header.model_name, args.weights)
+    decoded = decompress(model, stream, progress=progress_bar("decompress"))
+    images, labels = decoded if isinstance(decoded, tuple) else (decoded, None)  # a class model's labels too
+    os.makedirs(args.out, exist_ok=True)
+    for k, image in enumerate(images):
+        save_png(to_intensities(image, model.levels), os.path.join(args.out, f"{k:06d}.png"))
+    if labels is not None:
+        with atomic_path(os.path.join(args.out, "labels.txt")) as partial, open(partial, "w") as f:
+            f.write("".join(f"{label}\n" for label in labels))
+    print(f"wrote {len(images)} PNG files{'' if labels is None else ' and labels.txt'} to {args.out}")
+
+
+def add_commands(commands):
+    """Adds this group's commands to the `pixelrnn` subparsers `commands`."""
+    compress = commands.add_parser("compress", help="losslessly compress images with a model's likelihoods")
+    compress.add_argument("model", help="a zoo name or a .keras model file")
+    compress.add_argument("inputs", nargs="+", metavar="IN", help="image files (8-bit PNG...) or .npz arrays of levels")
+    compress.add_argument("--weights", help="a .weights.h5 file instead of a zoo model's bundled weights")
+    compress.add_argument("--batch-size", type=positive_int, help="images per batch of steps (default: up to 64)")
+    compress.add_argument(
+        "--label",
+        type=label_list,
+        help="a class-conditional model's class of the images, one for all or one per image, stored with "
+        "them (default: each image's most likely class)",
+    )
+    compress.add_argument("--out", required=True, help="the compressed file")
+    compress.set_defaults(prog=compress.prog, run=cmd_compress)
+
+    decompress = commands.add_parser("decompress", help="PNG files from a file of `pixelrnn compress`")
+    decompress.add_argument("file")
+    decompress.add_argument(
+        "--out", required=True, help="folder for the PNG files (created if missing), and a class model's labels.txt"
+    )
+    decompress.add_argument("--model", help="a zoo name or .keras file (default: the zoo model the file names)")
+    decompress.add_argument("--weights", help="a .weights.h5 file instead of a zoo model's bundled weights")
+    decompress.set_defaults(prog=decompress.prog, run=cmd_decompress)

@@ -1,0 +1,43 @@
+"""The model-level one-pixel step protocol: what the cached sampler, the codec and the exporter drive."""
+
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class PixelSteps(Protocol):
+    """A network evaluated one pixel at a time, in raster order.
+
+    For every pixel (i, j): `step` once per colour channel c = 0 .. C - 1, each from the cache
+    the previous pixel left (only the last call's cache is kept), then `end_pixel` with the
+    pixel's values; after the last pixel of row i, `end_row` with the row's values. The
+    logits of a step equal those of a full forward pass of any image that agrees with every
+    sub-pixel seen so far (up to float rounding; `PixelRNN.step` documents its cache).
+
+    Weight tensors a cache holds come out of `step`, `end_pixel` and `end_row` as the very same
+    tensors (layers/incremental.py); the codec's `Stepper` tells them from the state that way.
+
+    Implemented by `PixelRNN` (whose `init_cache` also takes a condition map or class labels),
+    `sampling.Conditioned` (a conditional network with its condition fixed) and the codec's
+    networks conditioned through a variable (codec/conditional.py). A `MultiScalePixelRNN` is
+    driven as its two stages, each one of these.
+
+    Attributes:
+        image_shape: (H, W, C).
+        levels: values per sub-pixel.
+    """
+
+    image_shape: tuple
+    levels: int
+
+    def init_cache(self, batch):
+        """The cache before the first pixel, for `batch` images."""
+
+    def step(self, cache, pixel, i, j):
+        """(logits (batch, C, levels), cache) at pixel (i, j); `pixel` (batch, C) int32 holds its
+        known channels, and the logits of channel c depend only on channels < c."""
+
+    def end_pixel(self, cache, pixel, i, j):
+        """The cache once pixel (i, j) is complete with values `pixel` (batch, C) int32."""
+
+    def end_row(self, cache, i, row):
+        """The cache once row i is complete with values `row` (batch, W, C) int32."""

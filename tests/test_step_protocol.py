@@ -1,0 +1,97 @@
+"""The one-pixel step protocols (layers/incremental.py, models/steps.py), checked on every core and
+on every kind of network the samplers and the codec drive: a plain `PixelRNN` of each arch, a
+class-conditional one with its labels fixed, and both stages of a `MultiScalePixelRNN`.
+
+Driven step by step, a network gives the logits of its full forward pass; and a cache leaf that
+comes out of the first pixel's calls as the same tensor (a weight, by the protocol's rule, which
+the codec's `Stepper` trusts) does so at every later step too, or the codec would freeze state."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pixelrnn_keras import MultiScalePixelRNN, PixelRNN
+from pixelrnn_keras.layers import MaskedConv2D, core_class, list_archs
+from pixelrnn_keras.layers.incremental import PixelStepLayer, RowStepLayer
+from pixelrnn_keras.models import PixelSteps
+from pixelrnn_keras.sampling.conditioned import Conditioned
+
+SHAPE, LEVELS, BATCH = (4, 4, 3), 5, 2
+
+
+@pytest.mark.parametrize("arch", list_archs())
+def test_every_core_is_a_row_step_layer(arch):
+    assert isinstance(core_class(arch).for_block(4, 3, 3), RowStepLayer)
+
+
+def test_the_first_convolution_is_a_pixel_step_layer_that_writes():
+    conv = MaskedConv2D(4, 3, "A", 3)
+    assert isinstance(conv, PixelStepLayer) and not isinstance(conv, RowStepLayer) and callable(conv.write)
+
+
+def randomized(model, seed=1):
+    rng = np.random.default_rng(seed)
+    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
+    return model
+
+
+def networks(arch):
+    """{name: (PixelSteps network, images it is driven over)}."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, LEVELS, (BATCH, *SHAPE)).astype("int32")
+    small = dict(num_layers=2, hidden=4, head_units=8)
+    plain = randomized(PixelRNN(arch, SHAPE, levels=LEVELS, **small))
+    classes = randomized(PixelRNN(arch, SHAPE, levels=LEVELS, num_classes=3, **small))
+    two_scales = randomized(
+        MultiScalePixelRNN(SHAPE, 2, levels=LEVELS, low={"arch": arch, **small}, high={"arch": arch, **small})
+    )
+    low_images = np.asarray(two_scales.subsample(images))
+    return {
+        "plain": (plain, images),
+        "class-conditional": (Conditioned(classes, classes.label_condition(np.array([0, 2]))), images),
+        "multi-scale, low stage": (two_scales.low, low_images),
+        "multi-scale, high stage": (Conditioned(two_scales.high, two_scales.condition_map(low_images)), images),
+    }
+
+
+def weight_leaves(network, cache):
+    """(leaves,) bool: True where one call of each method at the first pixel returns the leaf
+    unchanged, which is how the codec's `Stepper` finds the weights."""
+    pixel = tf.zeros([BATCH, network.image_shape[-1]], tf.int32)
+    row = tf.zeros([BATCH, *network.image_shape[1:]], tf.int32)
+    zero = tf.constant(0)
+    stepped = network.step(cache, pixel, zero, zero)[1]
+    ended = network.end_pixel(stepped, pixel, zero, zero)
+    rowed = network.end_row(ended, zero, row)
+    return np.all([same_leaves(cache, later) for later in (stepped, ended, rowed)], axis=0)
+
+
+def same_leaves(before, after):
+    return [a is b for a, b in zip(tf.nest.flatten(before), tf.nest.flatten(after))]
+
+
+@pytest.mark.parametrize("arch", list_archs())
+def test_every_network_follows_the_pixel_steps_protocol(arch):
+    for name, (network, images) in networks(arch).items():
+        assert isinstance(network, PixelSteps), name
+        height, width, channels = network.image_shape
+        expected = np.asarray(network(images))
+        cache = network.init_cache(BATCH)
+        kept = weight_leaves(network, cache)
+        logits = np.zeros_like(expected)
+        for i in range(height):
+            for j in range(width):
+                pixel, at = tf.constant(images[:, i, j]), (tf.constant(i), tf.constant(j))
+                calls = [cache]
+                for c in range(channels):
+                    out, stepped = network.step(cache, pixel, *at)
+                    logits[:, i, j, c] = np.asarray(out)[:, c]
+                    calls.append(stepped)
+                calls.append(network.end_pixel(stepped, pixel, *at))
+                if j == width - 1:
+                    calls.append(network.end_row(calls[-1], at[0], tf.constant(images[:, i])))
+                unchanged = np.all([same_leaves(cache, later) for later in calls[1:]], axis=0)
+                assert unchanged[kept].all(), f"{arch}, {name}: a weights leaf changed at pixel ({i}, {j})"
+                cache = calls[-1]
+        assert kept.any() and not kept.all(), f"{arch}, {name}: a cache holds weights and state"
+        np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4, err_msg=f"{arch}, {name}")
