@@ -29,12 +29,14 @@ Usage:
     python bench/train.py --jit both      # with and without XLA, side by side in one run
     python bench/train.py --breakdown     # also time the pieces of one recurrent layer
     python bench/train.py --precision float32,mixed_bfloat16   # both Keras dtype policies side by side
+    python bench/train.py --previous-log-prob   # log_prob also as its forward-only path ran before, side by side
 """
 
 import argparse
 import os
 import platform
 import statistics
+from unittest import mock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -43,10 +45,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from timing import progress, round_robin, seconds_of  # noqa: E402
 
-from pixelrnn_keras.layers import core_class, list_archs  # noqa: E402
+from pixelrnn_keras.layers import core_class, list_archs, row_lstm  # noqa: E402
 from pixelrnn_keras.layers.cores import conv_flops  # noqa: E402
 from pixelrnn_keras.layers.diagonal_layout import diagonal_layout  # noqa: E402
 from pixelrnn_keras.layers.lstm import forget_bias  # noqa: E402
+from pixelrnn_keras.layers.lstm_scan import forward_only  # noqa: E402
+from pixelrnn_keras.layers.masked_conv import every_tap  # noqa: E402
 from pixelrnn_keras.models import PixelRNN  # noqa: E402
 
 ARCHS = list_archs()
@@ -127,6 +131,14 @@ class Gemm:
 # ---------------------------------------------------------------------------------------
 
 
+def previous_log_prob(model, images):
+    """`model.log_prob` as its forward-only path ran before the convolutions skipped the taps
+    their masks always close and the Row LSTM's forward-only scan took batch-major rows: every
+    kernel tap, and the Row LSTM's rows transposed to the scan's (W, B) layout around the loop."""
+    with forward_only(), every_tap(), mock.patch.object(row_lstm, "forward_only_active", lambda: False):
+        return model.log_prob_from_logits(images, model(images))
+
+
 class Config:
     def __init__(self, arch, image_shape, levels, args, jit=False, precision="float32"):
         self.arch, self.image_shape, self.levels, self.jit = arch, image_shape, levels, jit
@@ -155,6 +167,7 @@ class Config:
         self.params = self.model.count_params()
         model = self.model
         self._log_prob_training_forward = tf.function(lambda x: model.log_prob_from_logits(x, model(x)))
+        self._previous_log_prob = tf.function(lambda x: previous_log_prob(model, x)) if args.previous_log_prob else None
 
     def train(self):
         self.model.train_on_batch(self.images)
@@ -166,14 +179,22 @@ class Config:
         """log_prob as it ran before the forward-only scans: the forward of training, no gradient taken."""
         self._log_prob_training_forward(self.images).numpy()
 
+    def previous_log_prob(self):
+        """log_prob through `previous_log_prob`."""
+        self._previous_log_prob(self.images).numpy()
+
     def warm_up(self, warmup):
         self.first_train_s = seconds_of(self.train)[0]
         self.first_log_prob_s = seconds_of(self.log_prob)[0]
         self.log_prob_keeping_activations()
+        if self._previous_log_prob:
+            self.first_previous_log_prob_s = seconds_of(self.previous_log_prob)[0]
         for _ in range(warmup):
             self.train()
             self.log_prob()
             self.log_prob_keeping_activations()
+            if self._previous_log_prob:
+                self.previous_log_prob()
 
 
 def fmt_table(header, rows):
@@ -219,6 +240,8 @@ def run_models(args, log):
         tasks[f"log_prob {c.name}"] = c.log_prob
         if c.arch in RECURRENT:  # only the recurrent archs' scans keep activations
             tasks[f"log_prob (training forward) {c.name}"] = c.log_prob_keeping_activations
+        if c._previous_log_prob:
+            tasks[f"log_prob (previous forward-only) {c.name}"] = c.previous_log_prob
     log(f"timing: {args.rounds} rounds x {args.reps} reps, round robin over {len(tasks)} tasks ...")
     samples = round_robin(tasks, args.rounds, args.reps, log)
 
@@ -359,6 +382,29 @@ def run_models(args, log):
     if rows:
         print("\nlog_prob img/s: the training forward (scans keep activations) vs forward-only (what log_prob runs):")
         print(fmt_table(["arch", "image", "precision", "training forward", "forward-only", "ratio"], rows))
+    rows = []
+    for c in configs:
+        before = samples.get(f"log_prob (previous forward-only) {c.name}")
+        if before is None:
+            continue
+        before_ips = c.batch / statistics.median(before)
+        after_ips = results[c.name]["lp_ips"]
+        rows.append(
+            [
+                c.arch,
+                c.image,
+                c.precision,
+                f"{before_ips:.1f}",
+                f"{after_ips:.1f}",
+                f"{after_ips / before_ips:.3f}",
+                f"{c.first_previous_log_prob_s:.1f}",
+                f"{c.first_log_prob_s:.1f}",
+            ]
+        )
+    if rows:
+        print("\nlog_prob img/s: the previous forward-only path (previous_log_prob) vs today's (what log_prob runs):")
+        header = ["arch", "image", "precision", "previous", "now", "ratio", "1st call s previous", "1st call s now"]
+        print(fmt_table(header, rows))
     spread = (
         max((statistics.pstdev(v) / statistics.median(v), k) for k, v in samples.items() if len(v) > 1)
         if any(len(v) > 1 for v in samples.values())
@@ -607,6 +653,12 @@ def main(argv=None):
     )
     p.add_argument("--quick", action="store_true", help="smoke run: 1 layer, batch 8, 2 rounds x 1 rep")
     p.add_argument("--breakdown", action="store_true", help="also time the pieces of one recurrent layer")
+    p.add_argument(
+        "--previous-log-prob",
+        action="store_true",
+        help="also time log_prob as its forward-only path ran before (every kernel tap, Row LSTM rows in "
+        "the scan's (W, B) layout), side by side",
+    )
     p.add_argument(
         "--no-check-flops",
         dest="check_flops",

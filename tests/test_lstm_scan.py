@@ -1,12 +1,14 @@
 """LSTMScan: its hand-written gradient and its chunked scan against plain autodiff of a Python loop."""
 
+import contextlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
 from skew_reference import skew, unskew
 
 from pixelrnn_keras.layers.diagonal_layout import DiagonalLayout, column_chunks
-from pixelrnn_keras.layers.lstm_scan import LSTMScan
+from pixelrnn_keras.layers.lstm_scan import LSTMScan, forward_only
 
 
 def reference_scan(scan, gates, kernel, valid):
@@ -85,3 +87,26 @@ def test_chunked_diagonal_scan_is_exact(height, width, num_chunks):
     for name, a, b in zip(("hidden", "d_maps", "d_kernel"), got, want):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=name)
         assert np.abs(np.asarray(b)).max() > 1e-3, name  # not trivially zero
+
+
+@pytest.mark.parametrize("forward_only_mode", [False, True])
+def test_batch_major_layout_is_the_same_scan(forward_only_mode):
+    """Gates (T, D, B, S, 4u) give the hidden states and gradients of the (T, D, S, B, 4u) layout, swapped."""
+    rng = np.random.default_rng(3)
+    steps, batch, size, units = 5, 3, 6, 4
+    gates = tf.constant(rng.normal(size=(steps, 1, size, batch, 4 * units)))
+    kernel = tf.constant(rng.normal(size=(1, 3 * units, 4 * units)) * 0.5)
+    weights = tf.constant(rng.normal(size=(steps, 1, size, batch, units)))
+    scan = LSTMScan((-1, 0, 1))
+
+    def swap(x):
+        return tf.transpose(x, [0, 1, 3, 2, 4])
+
+    def batch_major(g, k):
+        with forward_only() if forward_only_mode else contextlib.nullcontext():
+            return swap(scan(swap(g), k, batch_major=True))
+
+    got = value_and_grads(batch_major, gates, kernel, weights)
+    want = value_and_grads(lambda g, k: scan(g, k), gates, kernel, weights)
+    for name, a, b in zip(("hidden", "d_gates", "d_kernel"), got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=name)

@@ -6,6 +6,7 @@ import tensorflow as tf
 from skew_reference import skew, unskew
 
 from pixelrnn_keras.layers import MaskedConv2D, causal_mask, channel_groups
+from pixelrnn_keras.layers.masked_conv import every_tap
 
 # --------------------------------------------------------------------------------------------
 # channel_groups
@@ -211,6 +212,8 @@ def _reference_conv(x, kernel, bias):
         ((1, 3), "B", 3, 4),
         ((3, 3), "B", 1, 1),
         ((7, 7), "A", 1, 1),
+        ((1, 5), "A", 1, 1),
+        ((5, 3), "B", 3, 4),
     ],
 )
 def test_masked_conv_ignores_values_at_masked_taps(kernel_size, mask_type, groups, blocks, rng):
@@ -227,6 +230,9 @@ def test_masked_conv_ignores_values_at_masked_taps(kernel_size, mask_type, group
     out = np.asarray(layer(x))
     assert out.shape == (2, 6, 7, filters)
     np.testing.assert_allclose(out, _reference_conv(x, kernel * mask, bias), atol=1e-4, rtol=1e-4)
+    # Skipping the always-masked taps gives the sums of the whole kernel's convolution.
+    with every_tap():
+        np.testing.assert_allclose(np.asarray(layer(x)), out, atol=1e-5, rtol=1e-5)
     # Changing only the masked entries changes nothing.
     layer.kernel.assign(kernel + (1 - mask) * rng.normal(size=kernel.shape).astype("float32") * 100)
     np.testing.assert_array_equal(np.asarray(layer(x)), out)

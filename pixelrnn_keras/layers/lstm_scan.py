@@ -28,6 +28,11 @@ def forward_only():
         _mode.forward_only = saved
 
 
+def forward_only_active():
+    """Whether scans traced now are forward-only (inside `forward_only`)."""
+    return getattr(_mode, "forward_only", False)
+
+
 class LSTMScan:
     """Runs, for t = 0 .. T - 1 (state zero before t = 0)::
 
@@ -53,9 +58,17 @@ class LSTMScan:
         self.backward = tf.function(self._backward, jit_compile=True, autograph=False)
         # Only the hidden states: XLA then drops the activations the gradient loop would need.
         self.infer = tf.function(lambda *args: self._forward(*args)[0], jit_compile=True, autograph=False)
+        self.infer_batch_major = tf.function(self._infer_batch_major, jit_compile=True, autograph=False)
 
-    def __call__(self, gates, kernel, valid=None, chunks=None):
+    def __call__(self, gates, kernel, valid=None, chunks=None, batch_major=False):
         """Hidden states (T, D, S, B, u); differentiable in `gates` and `kernel`.
+
+        batch_major: gates (T, D, B, S, 4u) and hidden states (T, D, B, S, u), the batch before
+            the positions, as an image's rows lie once its rows come first (Row LSTM); one whole
+            map, all valid (no valid, no chunks). Forward-only scans swap each step's slice to the loop's
+            order inside the compiled loop, where XLA fuses the swap into the step's arithmetic:
+            transposing whole maps between the layouts cost 13-20% of a Row LSTM's log_prob
+            (bench/README.md). Otherwise the map is transposed around the loop.
 
         chunks: optional static ((t0, t1, s0, s1), ...) in order of t, partitioning 0 .. T: steps
             t0 .. t1 - 1 then run on positions s0 .. s1 - 1 only. Exact when every position
@@ -67,11 +80,14 @@ class LSTMScan:
             be a sequence of one whole map.
         """
         whole = not isinstance(gates, (tuple, list))
+        if batch_major and not (whole and valid is None and chunks is None):
+            raise ValueError("batch_major takes the whole map of gates, without valid or chunks")
         if whole:
             gates = (gates,)
             valid = None if valid is None else (valid,)
         if valid is None:
-            valid = tuple(tf.ones([tf.shape(g)[0], 1, tf.shape(g)[2], 1, 1], g.dtype) for g in gates)
+            positions = 3 if batch_major else 2
+            valid = tuple(tf.ones([tf.shape(g)[0], 1, tf.shape(g)[positions], 1, 1], g.dtype) for g in gates)
         if chunks is None:
             chunks = ((0, None, 0, None),)
         else:
@@ -79,7 +95,11 @@ class LSTMScan:
         if not len(chunks) == len(gates) == len(valid):
             raise ValueError(f"gates and valid must hold one tensor per chunk ({len(chunks)})")
         valid = tuple(tf.stop_gradient(v) for v in valid)
-        forward_only_now = getattr(_mode, "forward_only", False)
+        forward_only_now = forward_only_active()
+
+        def to_loop_layout(maps):
+            """Batch-major maps in the loop's (T, D, S, B, F) layout (the swap is its own inverse)."""
+            return tuple(_swap_positions_and_batch(x) for x in maps) if batch_major else maps
 
         @tf.custom_gradient
         def run(kernel, *gates):
@@ -87,15 +107,21 @@ class LSTMScan:
             # XLA); `grad` below is its gradient.
             kernel = tf.stop_gradient(kernel)
             gates = tuple(tf.stop_gradient(g) for g in gates)
-            if forward_only_now:
+            if forward_only_now and batch_major:
+                hidden, saved = (self.infer_batch_major(gates[0], kernel),), None
+            elif forward_only_now:
                 hidden, saved = self.infer(gates, kernel, valid, chunks), None
             else:
-                hidden, saved = self.forward(gates, kernel, valid, chunks)
+                hidden, saved = self.forward(to_loop_layout(gates), kernel, valid, chunks)
+                hidden = to_loop_layout(hidden)
 
             def grad(*d_hidden):
-                activations = saved if saved is not None else self.forward(gates, kernel, valid, chunks)[1]
-                d_gates, d_kernel = self.backward(kernel, valid, chunks, activations, d_hidden)
-                return (d_kernel, *d_gates)
+                if saved is None:
+                    activations = self.forward(to_loop_layout(gates), kernel, valid, chunks)[1]
+                else:
+                    activations = saved
+                d_gates, d_kernel = self.backward(kernel, valid, chunks, activations, to_loop_layout(d_hidden))
+                return (d_kernel, *to_loop_layout(d_gates))
 
             return hidden, grad
 
@@ -111,16 +137,7 @@ class LSTMScan:
         hidden = cell = tf.zeros(tf.stack([shape[1], size, shape[3], units]), gates[0].dtype)
 
         def step(carry, inputs):
-            hidden, cell, _ = carry
-            gates, valid = inputs
-            shape = tf.shape(gates)
-            taps = tf.reshape(self.taps(hidden), [shape[0], -1, kernel.shape[1]])
-            pre = gates + tf.reshape(tf.matmul(taps, kernel), shape)
-            activations = tf.concat([tf.sigmoid(pre[..., : 3 * units]), tf.tanh(pre[..., 3 * units :])], -1)
-            i, f, o, g = tf.split(activations, 4, axis=-1)
-            cell = (f * cell + i * g) * valid
-            hidden = o * tf.tanh(cell) * valid
-            return hidden, cell, activations
+            return self._step(kernel, *carry[:2], *inputs)
 
         outputs, saved = [], []
         for (_, _, s0, s1), chunk_gates, chunk_valid in zip(chunks, gates, valid):
@@ -131,6 +148,35 @@ class LSTMScan:
             outputs.append(hiddens)
             hidden, cell = _pad_positions(hiddens[-1], s0, s1, size), _pad_positions(cells[-1], s0, s1, size)
         return tuple(outputs), saved
+
+    def _step(self, kernel, hidden, cell, gates, valid=None):
+        """One step: (hidden, cell, activations) from the previous hidden and cell (D, S, B, u) and this
+        step's gates (D, S, B, 4u) and valid (1, S, 1, 1) (None: all ones)."""
+        units = kernel.shape[-1] // 4
+        shape = tf.shape(gates)
+        taps = tf.reshape(self.taps(hidden), [shape[0], -1, kernel.shape[1]])
+        pre = gates + tf.reshape(tf.matmul(taps, kernel), shape)
+        activations = tf.concat([tf.sigmoid(pre[..., : 3 * units]), tf.tanh(pre[..., 3 * units :])], -1)
+        i, f, o, g = tf.split(activations, 4, axis=-1)
+        cell = f * cell + i * g
+        if valid is not None:
+            cell = cell * valid
+        hidden = o * tf.tanh(cell)
+        if valid is not None:
+            hidden = hidden * valid
+        return hidden, cell, activations
+
+    def _infer_batch_major(self, gates, kernel):
+        """Hidden states (T, D, B, S, u) of batch-major gates (T, D, B, S, 4u), all positions valid."""
+        shape = tf.shape(gates)
+        zeros = tf.zeros(tf.stack([shape[1], shape[3], shape[2], kernel.shape[-1] // 4]), gates.dtype)
+
+        def step(carry, gates):
+            hidden, cell, _ = carry
+            hidden, cell, _ = self._step(kernel, hidden, cell, _swap_positions_and_batch(gates, axis=1))
+            return hidden, cell, _swap_positions_and_batch(hidden, axis=1)
+
+        return tf.scan(step, gates, initializer=(zeros, zeros, _swap_positions_and_batch(zeros, axis=1)))[2]
 
     def _backward(self, kernel, valid, chunks, saved, d_hidden):
         """Gradients (each chunk's d_gates (t, D, s, B, 4u), d_kernel (D, k * u, 4u))."""
@@ -228,6 +274,13 @@ def _pad_positions(x, start, stop, size):
         return x
     paddings = [[0, 0]] * (len(x.shape) - 3) + [[start, size - stop], [0, 0], [0, 0]]
     return tf.pad(x, paddings)
+
+
+def _swap_positions_and_batch(x, axis=2):
+    """Swaps axes `axis` and `axis + 1`: S and B of a (T, D, S, B, F) map (or of a step's (D, S, B, F))."""
+    perm = list(range(len(x.shape)))
+    perm[axis], perm[axis + 1] = axis + 1, axis
+    return tf.transpose(x, perm)
 
 
 def _directions_first(x):

@@ -6,7 +6,7 @@ import tensorflow as tf
 from pixelrnn_keras.layers.cores import conv_flops, register_core
 from pixelrnn_keras.layers.incremental import read_at, read_window, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
-from pixelrnn_keras.layers.lstm_scan import shared_lstm_scan
+from pixelrnn_keras.layers.lstm_scan import forward_only_active, shared_lstm_scan
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 
 
@@ -88,8 +88,14 @@ class RowLSTM(keras.layers.Layer):
         if gate_bias is not None:
             gates_in = gates_in + tf.cast(gate_bias, gates_in.dtype)
         # The recurrence runs in float32 under any policy (see DiagonalBiLSTM.call).
-        rows = tf.transpose(tf.cast(gates_in, tf.float32), [1, 2, 0, 3])[:, None]  # (H, 1, W, B, 4u)
+        gates_in = tf.cast(gates_in, tf.float32)
         kernel = tf.cast(self.state_to_state, tf.float32)[None]
+        if forward_only_active():
+            # Rows first, each image's row kept whole (H, 1, B, W, 4u): a cheap transpose; the
+            # compiled loop swaps each row to its (W, B) order, fused with the step's arithmetic.
+            hidden = self._scan(tf.transpose(gates_in, [1, 0, 2, 3])[:, None], kernel, batch_major=True)
+            return tf.cast(tf.transpose(hidden[:, 0], [1, 0, 2, 3]), inputs.dtype)
+        rows = tf.transpose(gates_in, [1, 2, 0, 3])[:, None]  # (H, 1, W, B, 4u)
         hidden = self._scan(rows, kernel)
         return tf.cast(tf.transpose(hidden[:, 0], [2, 0, 1, 3]), inputs.dtype)
 
