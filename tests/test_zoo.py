@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
+from pixelrnn_keras import data as datasets
 from pixelrnn_keras import zoo
 from pixelrnn_keras.evaluation import evaluate_nll
 from pixelrnn_keras.models import preset_config
@@ -96,14 +97,26 @@ def test_bundled_weights_reproduce_the_card(name):
     """Weights load (sha256 checked) and the NLL of real images is that of the card, within noise."""
     card = zoo.get_card(name)
     model = zoo.load(name)
+    labels = None
     if card.data["name"] == "binarized_mnist":
         images = np.load(os.path.join(DATA, "binarized_mnist_small.npz"))["valid"][:200, ..., None]
+    elif card.data["name"] == "mnist":
+        images, labels = held_out_mnist_images_and_labels(card)
     else:
         images = held_out_cifar_images(card)
-    result = evaluate_nll(model, images)
-    per_image = -np.asarray(model.log_prob(images))
+    result = evaluate_nll(model, images, labels=labels)
+    per_image = -np.asarray(model.log_prob(images, labels=labels) if labels is not None else model.log_prob(images))
     noise = 4 * per_image.std() / np.sqrt(len(images))  # 4 standard errors of the mean
     assert abs(result["nats"] - card.metrics["nats"]) < noise + 0.02 * card.metrics["nats"]
+
+
+def held_out_mnist_images_and_labels(card):
+    """(images, labels) of tests/data/mnist_holdout_small.npz, 200 of the MNIST images `card` held out
+    of mnist.npz, prepared as its data spec says (binarized at its threshold)."""
+    with np.load(os.path.join(DATA, "mnist_holdout_small.npz")) as held:
+        assert np.isin(held["index"], card.held_out(60000)).all()
+        images = datasets.binarize(held["x_train"][..., None], threshold=card.data["binarize_at"])
+        return images, held["y_train"]
 
 
 def held_out_cifar_images(card):

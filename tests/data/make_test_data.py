@@ -16,15 +16,25 @@ PROJECT_ROOT = HERE.parents[1]
 CIFAR_IMAGES = 200
 # Of the 2000 images the CIFAR-10 cards hold out of cifar10_train.npz, the first (by index) to keep.
 CIFAR_HELD_OUT_IMAGES = 100
+# Of the 10000 images mnist_diag_cond holds out of mnist.npz, the first (by index) to keep.
+MNIST_HELD_OUT_IMAGES = 200
 
 
 def make_test_data(shared, out):
-    """Write binarized_mnist_small.npz, cifar10_small.npz, cifar10_holdout_small.npz and digits8.npz
-    from `shared` to `out`."""
+    """Write binarized_mnist_small.npz, mnist_holdout_small.npz, cifar10_small.npz,
+    cifar10_holdout_small.npz and digits8.npz from `shared` to `out`."""
     from pixelrnn_keras.zoo import get_card
 
     with np.load(shared / "binarized_mnist.npz") as mnist:
         np.savez_compressed(out / "binarized_mnist_small.npz", train=mnist["train"][:2000], valid=mnist["valid"][:500])
+    with np.load(shared / "mnist.npz") as mnist:
+        index = get_card("mnist_diag_cond").held_out(len(mnist["y_train"]))[:MNIST_HELD_OUT_IMAGES]
+        np.savez_compressed(
+            out / "mnist_holdout_small.npz",
+            x_train=mnist["x_train"][index],
+            y_train=mnist["y_train"][index],
+            index=index,
+        )
     with np.load(shared / "cifar10_4k.npz") as cifar:
         np.savez_compressed(
             out / "cifar10_small.npz",
