@@ -197,6 +197,24 @@ class Config:
                 self.previous_log_prob()
 
 
+def print_log_prob_versus(configs, samples, results, task, title, names, first_call_s=None):
+    """A table of log_prob img/s through `task` (another path, timed in the same rounds) against
+    log_prob itself, per config that timed it; `first_call_s(config)` adds both first calls."""
+    rows = []
+    for c in configs:
+        other = samples.get(f"{task} {c.name}")
+        if other is None:
+            continue
+        other_ips, ips = c.batch / statistics.median(other), results[c.name]["lp_ips"]
+        row = [c.arch, c.image, c.precision, f"{other_ips:.1f}", f"{ips:.1f}", f"{ips / other_ips:.3f}"]
+        rows.append(row + (first_call_s(c) if first_call_s else []))
+    if rows:
+        header = ["arch", "image", "precision", *names, "ratio"]
+        header += [f"1st call s {name}" for name in names] if first_call_s else []
+        print(f"\nlog_prob img/s: {title}:")
+        print(fmt_table(header, rows))
+
+
 def fmt_table(header, rows):
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
 
@@ -369,42 +387,23 @@ def run_models(args, log):
     if rows:
         print("\nrelative to float32, same arch and image (ratio of medians; > 1: faster):")
         print(fmt_table(["arch", "image", "jit", "precision", "train img/s", "log_prob img/s"], rows))
-    rows = []
-    for c in configs:
-        before = samples.get(f"log_prob (training forward) {c.name}")
-        if before is None:
-            continue
-        before_ips = c.batch / statistics.median(before)
-        after_ips = results[c.name]["lp_ips"]
-        rows.append(
-            [c.arch, c.image, c.precision, f"{before_ips:.1f}", f"{after_ips:.1f}", f"{after_ips / before_ips:.3f}"]
-        )
-    if rows:
-        print("\nlog_prob img/s: the training forward (scans keep activations) vs forward-only (what log_prob runs):")
-        print(fmt_table(["arch", "image", "precision", "training forward", "forward-only", "ratio"], rows))
-    rows = []
-    for c in configs:
-        before = samples.get(f"log_prob (previous forward-only) {c.name}")
-        if before is None:
-            continue
-        before_ips = c.batch / statistics.median(before)
-        after_ips = results[c.name]["lp_ips"]
-        rows.append(
-            [
-                c.arch,
-                c.image,
-                c.precision,
-                f"{before_ips:.1f}",
-                f"{after_ips:.1f}",
-                f"{after_ips / before_ips:.3f}",
-                f"{c.first_previous_log_prob_s:.1f}",
-                f"{c.first_log_prob_s:.1f}",
-            ]
-        )
-    if rows:
-        print("\nlog_prob img/s: the previous forward-only path (previous_log_prob) vs today's (what log_prob runs):")
-        header = ["arch", "image", "precision", "previous", "now", "ratio", "1st call s previous", "1st call s now"]
-        print(fmt_table(header, rows))
+    print_log_prob_versus(
+        configs,
+        samples,
+        results,
+        "log_prob (training forward)",
+        "the training forward (scans keep activations) vs forward-only (what log_prob runs)",
+        ["training forward", "forward-only"],
+    )
+    print_log_prob_versus(
+        configs,
+        samples,
+        results,
+        "log_prob (previous forward-only)",
+        "the previous forward-only path (previous_log_prob) vs today's (what log_prob runs)",
+        ["previous", "now"],
+        first_call_s=lambda c: [f"{c.first_previous_log_prob_s:.1f}", f"{c.first_log_prob_s:.1f}"],
+    )
     spread = (
         max((statistics.pstdev(v) / statistics.median(v), k) for k, v in samples.items() if len(v) > 1)
         if any(len(v) > 1 for v in samples.values())
