@@ -1,11 +1,16 @@
 """`compress` and `decompress`: range coding of images with a model's exact sub-pixel distributions."""
 
+from __future__ import annotations
+
 import numbers
 import zlib
+from collections.abc import Callable
 
 import constriction
+import keras
 import numpy as np
 import tensorflow as tf
+from numpy.typing import ArrayLike
 
 from pixelrnn_keras.checks import check_images, check_labels
 from pixelrnn_keras.codec.conditional import ClassSteps, UpperSteps
@@ -25,7 +30,13 @@ MAX_LEVELS = 1024  # the frequencies' rounding stays exact up to here (see frequ
 _STEP_API = ("image_shape", "levels", "init_cache", "step", "end_pixel", "end_row", "get_config", "weights")
 
 
-def compress(model, images, labels=None, batch_size=None, progress=None):
+def compress(
+    model: keras.Model,
+    images: ArrayLike,
+    labels: ArrayLike | None = None,
+    batch_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
     """Losslessly compresses integer images with `model`'s likelihoods; about -log2 p(images) bits.
 
     Args:
@@ -86,7 +97,9 @@ def compress(model, images, labels=None, batch_size=None, progress=None):
     return header.to_bytes() + payload
 
 
-def decompress(model, data, progress=None):
+def decompress(
+    model: keras.Model, data: bytes, progress: Callable[[int, int], None] | None = None
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The images of a stream made by `compress` with this model (same weights), bit for bit.
 
     Args:

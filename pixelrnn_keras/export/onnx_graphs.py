@@ -26,10 +26,13 @@ tf2onnx may finish with ops it could not convert, so every file is checked with
 `onnx.checker` and run in onnxruntime against the Keras model before it is kept.
 """
 
+from __future__ import annotations
+
 import contextlib
 import logging
 import os
 
+import keras
 import numpy as np
 import onnx
 import onnxruntime
@@ -78,7 +81,9 @@ def onnx_functions(model):
     }
 
 
-def to_onnx(model, path, opset=DEFAULT_OPSET, overwrite=False, verify=True):
+def to_onnx(
+    model: keras.Model, path: str, opset: int = DEFAULT_OPSET, overwrite: bool = False, verify: bool = True
+) -> dict:
     """Writes `model` as `log_prob.onnx` and `sample.onnx` in a new directory `path`.
 
     Args:

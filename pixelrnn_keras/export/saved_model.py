@@ -30,8 +30,11 @@ compute dtype, as in the ONNX sampling graph: `noise (N, H, W, C, L)` for a Pixe
 for a MultiScalePixelRNN (see `pixelrnn_keras.export.adapters`).
 """
 
+from __future__ import annotations
+
 import os
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -135,7 +138,7 @@ def saved_model_functions(model):
     return {"log_prob": log_prob, "sample": sample, "sample_from_noise": sample_from_noise, "complete": complete}
 
 
-def to_saved_model(model, path, overwrite=False, verify=True):
+def to_saved_model(model: keras.Model, path: str, overwrite: bool = False, verify: bool = True) -> dict:
     """Writes `model` as a SavedModel directory at `path`; see the module docstring for its signatures.
 
     Args:

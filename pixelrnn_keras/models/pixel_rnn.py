@@ -1,9 +1,12 @@
 """The PixelRNN family of networks (paper, Table 1): PixelCNN, Row LSTM, Diagonal BiLSTM; and the
 Gated PixelCNN (van den Oord et al., 2016)."""
 
+from __future__ import annotations
+
 import keras
 import numpy as np
 import tensorflow as tf
+from numpy.typing import ArrayLike
 
 from pixelrnn_keras.checks import check_images, check_labels
 from pixelrnn_keras.layers.cores import core_class
@@ -223,7 +226,9 @@ class PixelRNN(ImageLikelihoodModel):
         nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=images, logits=tf.cast(logits, tf.float32))
         return -tf.reduce_sum(nll, axis=[1, 2, 3])
 
-    def log_prob(self, images, condition=None, labels=None):
+    def log_prob(
+        self, images: ArrayLike, condition: tf.Tensor | None = None, labels: ArrayLike | None = None
+    ) -> tf.Tensor:
         """(batch,) log-likelihood of each image in nats (given `condition`, or the class `labels`
         (batch,) of a class-conditional model: log p(x | y)).
 
@@ -234,7 +239,7 @@ class PixelRNN(ImageLikelihoodModel):
             return self._log_prob_fn(images)
         return self._conditional_log_prob_fn(images, condition)
 
-    def classify(self, images, batch_size=64):
+    def classify(self, images: ArrayLike, batch_size: int = 64) -> tf.Tensor:
         """(batch, K) log p(y | x) of a class-conditional model, by Bayes' rule from log p(x | y)
         for every class y and the class prior (`set_class_prior`; uniform unless set): a
         generative classifier. Rows sum to 1 in probability; argmax is the predicted class."""
@@ -255,7 +260,7 @@ class PixelRNN(ImageLikelihoodModel):
             )
         return tf.concat(parts, axis=0)
 
-    def set_class_prior(self, labels):
+    def set_class_prior(self, labels: ArrayLike) -> None:
         """Sets the class prior of `classify` to the class frequencies of `labels` (e.g. the
         training labels); every class keeps a count of at least 1."""
         labels = check_labels(labels, self.num_classes)
@@ -275,7 +280,14 @@ class PixelRNN(ImageLikelihoodModel):
     # Sampling: the samplers live in pixelrnn_keras.sampling, a floor above the models, so these
     # two methods import it when called (tests/test_layering.py lists them as its exemptions).
 
-    def sample(self, num, seed=None, temperature=1.0, method="cached", labels=None):
+    def sample(
+        self,
+        num: int,
+        seed: int | None = None,
+        temperature: float = 1.0,
+        method: str = "cached",
+        labels: int | ArrayLike | None = None,
+    ) -> tf.Tensor:
         """(num, H, W, C) int32 images drawn from the model; see `pixelrnn_keras.sampling.sample`.
 
         labels: for a class-conditional model, the class of every image: an int for all, or (num,)."""
@@ -284,7 +296,15 @@ class PixelRNN(ImageLikelihoodModel):
         condition = self._condition_map(None, _labels_for(labels, num), num if isinstance(num, int) else None)
         return sampling.sample(self, num, seed=seed, temperature=temperature, method=method, condition=condition)
 
-    def complete(self, images, known, seed=None, temperature=1.0, method="cached", labels=None):
+    def complete(
+        self,
+        images: ArrayLike,
+        known: ArrayLike,
+        seed: int | None = None,
+        temperature: float = 1.0,
+        method: str = "cached",
+        labels: int | ArrayLike | None = None,
+    ) -> tf.Tensor:
         """`images` with the sub-pixels where `known` is False drawn from the model, in order;
         see `pixelrnn_keras.sampling.complete`. labels: as in `sample`, for every image."""
         from pixelrnn_keras import sampling

@@ -1,13 +1,17 @@
 """Sampling and completion entry points: argument checks, noise, and the compiled loops."""
 
+from __future__ import annotations
+
 import math
 import numbers
 import weakref
 
 import numpy as np
 import tensorflow as tf
+from numpy.typing import ArrayLike
 
 from pixelrnn_keras.checks import check_completion_args
+from pixelrnn_keras.models.steps import PixelSteps
 from pixelrnn_keras.sampling.cached import cached_loop
 from pixelrnn_keras.sampling.conditioned import Conditioned
 from pixelrnn_keras.sampling.naive import naive_loop
@@ -20,7 +24,15 @@ LOOPS = {"cached": cached_loop, "naive": naive_loop}
 _COMPILED = weakref.WeakKeyDictionary()
 
 
-def sample(model, num, seed=None, temperature=1.0, method="cached", jit_compile=True, condition=None):
+def sample(
+    model: PixelSteps,
+    num: int,
+    seed: int | None = None,
+    temperature: float = 1.0,
+    method: str = "cached",
+    jit_compile: bool = True,
+    condition: tf.Tensor | None = None,
+) -> tf.Tensor:
     """Draws `num` images from `model`, sub-pixel by sub-pixel.
 
     Args:
@@ -44,7 +56,16 @@ def sample(model, num, seed=None, temperature=1.0, method="cached", jit_compile=
     return _draw(model, values, known, seed, temperature, method, jit_compile, condition)
 
 
-def complete(model, images, known, seed=None, temperature=1.0, method="cached", jit_compile=True, condition=None):
+def complete(
+    model: PixelSteps,
+    images: ArrayLike,
+    known: ArrayLike,
+    seed: int | None = None,
+    temperature: float = 1.0,
+    method: str = "cached",
+    jit_compile: bool = True,
+    condition: tf.Tensor | None = None,
+) -> tf.Tensor:
     """Keeps the sub-pixels of `images` where `known` is True and draws the others in order.
 
     Args:

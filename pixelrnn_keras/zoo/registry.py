@@ -1,5 +1,7 @@
 """The model zoo: `list_models`, `get_card` and `load`."""
 
+from __future__ import annotations
+
 import difflib
 import fnmatch
 import hashlib
@@ -8,18 +10,18 @@ import os
 import keras
 
 from pixelrnn_keras.models import MultiScalePixelRNN, PixelRNN
-from pixelrnn_keras.zoo.cards import read_cards
+from pixelrnn_keras.zoo.cards import ModelCard, read_cards
 
 _CARDS = read_cards()
 MODEL_CLASSES = {"PixelRNN": PixelRNN, "MultiScalePixelRNN": MultiScalePixelRNN}
 
 
-def list_models(pattern="*"):
+def list_models(pattern: str = "*") -> list[str]:
     """Sorted names of the zoo entries matching a shell-style `pattern`, e.g. "mnist_*"."""
     return sorted(name for name in _CARDS if fnmatch.fnmatch(name, pattern))
 
 
-def get_card(name):
+def get_card(name: str) -> ModelCard:
     """The `ModelCard` of `name`; unknown names raise ValueError listing the names and the closest match."""
     if name not in _CARDS:
         close = difflib.get_close_matches(str(name), list(_CARDS), n=1)
@@ -48,7 +50,7 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def load(name, weights="pretrained", cache_dir=None):
+def load(name: str, weights: str | None = "pretrained", cache_dir: str | None = None) -> keras.Model:
     """A ready model (`PixelRNN` or `MultiScalePixelRNN`, as its card says) for zoo entry `name`.
 
     Args:

@@ -1,5 +1,7 @@
 """The model a command works on: a zoo name or a `.keras` file, with other weights if given."""
 
+from __future__ import annotations
+
 import os
 
 import keras
@@ -24,7 +26,7 @@ def check_model_source(name_or_file, weights=None):
     return text
 
 
-def load_model(name_or_file, weights=None):
+def load_model(name_or_file: str, weights: str | None = None) -> keras.Model:
     """A `PixelRNN` or `MultiScalePixelRNN` from a zoo name or a `.keras` file saved with `model.save`.
 
     Args:
