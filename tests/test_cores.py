@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from pixelrnn_keras.layers import core_class, list_archs, register_core
+from pixelrnn_keras.layers.lstm_scan import LSTMScan
 
 HIDDEN, GROUPS, KERNEL = 6, 3, 3
 BATCH, HEIGHT, WIDTH = 2, 4, 5
@@ -105,3 +106,15 @@ def test_every_core_s_config_rebuilds_it(arch):
     config = core.get_config()
     assert core.__class__.from_config(config).get_config() == config
     assert config["color_groups"] == GROUPS and HIDDEN in (config.get("units"), config.get("filters"))
+
+
+@pytest.mark.parametrize("arch", list_archs())
+def test_scans_lstm_says_whether_the_core_runs_an_lstm_scan(arch, monkeypatch):
+    calls = []
+    original = LSTMScan.__call__
+    monkeypatch.setattr(
+        LSTMScan, "__call__", lambda self, *args, **kwargs: calls.append(1) or original(self, *args, **kwargs)
+    )
+    core, inputs, _ = built_core(arch, conditional=False)
+    core(inputs, inputs[..., :GROUPS] if core.reads_row_context or core.side_stream else None)
+    assert core.scans_lstm == bool(calls)

@@ -15,6 +15,8 @@ Class attributes:
         row_context_shape)` as for `reads_row_context`; instances have `side_features`.
     gate_bias_per_unit: features of the `gate_bias` map per hidden unit (a conditional model's
         per-pixel bias of the core's input-to-state pre-activations).
+    scans_lstm: the core runs an LSTM scan over the image (layers/lstm_scan.py), which keeps
+        its activations for the gradient unless under `forward_only`.
 
 Methods:
     for_block(hidden, color_groups, kernel_size, **layer_kwargs): the core of one block.

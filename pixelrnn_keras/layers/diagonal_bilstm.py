@@ -57,6 +57,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
     reads_row_context = True
     side_stream = False
     gate_bias_per_unit = 8  # both directions' gates
+    scans_lstm = True
 
     def __init__(self, units, color_groups=3, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)

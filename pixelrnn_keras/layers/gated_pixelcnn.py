@@ -60,6 +60,7 @@ class GatedPixelCNNCore(keras.layers.Layer):
     reads_row_context = False
     side_stream = True
     gate_bias_per_unit = 4
+    scans_lstm = False
 
     def __init__(self, units, kernel_size=3, color_groups=3, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
