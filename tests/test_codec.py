@@ -13,7 +13,7 @@ from PIL import Image
 from pixelrnn_keras import MultiScalePixelRNN
 from pixelrnn_keras.cli import main
 from pixelrnn_keras.codec import CorruptStreamError, ModelMismatchError, compress, decompress, read_header
-from pixelrnn_keras.codec.conditional import UpperSteps
+from pixelrnn_keras.codec.conditional import StageSteps, UpperSteps
 from pixelrnn_keras.codec.header import model_sha256, parse
 from pixelrnn_keras.codec.steps import Stepper, frequencies_from_logits
 from pixelrnn_keras.layers import list_archs
@@ -539,3 +539,16 @@ def test_cli_codes_a_class_model_s_images_with_their_labels(class_images, class_
         pngs = [np.asarray(Image.open(decoded / f"{k:06d}.png")) for k in range(4)]
         np.testing.assert_array_equal(np.stack(pngs)[..., None], images * 255)
     assert main(["compress", model_file, str(tmp_path / "images.npz"), "--label", "3", "--out", str(out)]) == 2
+
+
+def test_stage_steps_condition_a_class_model_on_the_labels_set_before_each_batch(class_model, class_images):
+    """`StageSteps`, the steps of a conditioned stage, are kept per model, stage and batch size; the
+    labels set before `start` condition them, never compiled in."""
+    steps = StageSteps.for_stage(class_model, 0, 4)
+    assert StageSteps.for_stage(class_model, 0, 4) is steps and StageSteps.for_stage(class_model, 0, 5) is not steps
+    stepper = Stepper.for_model(steps, 4)
+    images = class_images[:4]
+    for labels in (np.array([0, 1, 2, 0]), np.array([2, 2, 1, 1])):
+        full = frequencies_from_logits(class_model(images, labels=labels)).numpy()
+        steps.set_input(np.zeros(images.shape, np.int32), labels)  # a class model's condition reads no image
+        assert np.abs(stepped_frequencies(stepper, images) - full).max() <= 256

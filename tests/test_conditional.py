@@ -183,3 +183,10 @@ def test_a_warm_start_from_unconditional_weights_is_exactly_the_unconditional_mo
     other = PixelRNN(**{**config, "hidden": 4}, num_classes=CLASSES)
     with pytest.raises(ValueError, match="holds the weights of neither this model nor its network without classes"):
         load_initial_weights(other, str(tmp_path / "plain.weights.h5"))
+
+
+def test_a_class_model_s_one_stage_is_conditioned_on_the_labels(models):
+    model = models["row_lstm"]
+    (stage,) = model.stages()
+    images, labels = images_and_labels(3)
+    np.testing.assert_array_equal(stage.condition(images, labels), model.label_condition(labels))

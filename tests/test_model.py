@@ -376,3 +376,13 @@ def test_rank_3_input_accepted_when_single_channel(tiny_model):
     # And a rank-3 array trains.
     model.compile(keras.optimizers.Adam(1e-3))
     _check_history(model.fit(x3.astype("uint8"), batch_size=2, epochs=1, verbose=0), (4, 5, 1))
+
+
+def test_a_pixel_rnn_is_one_stage_over_the_whole_image(models):
+    model = models["pixelcnn"]
+    (stage,) = model.stages()
+    assert stage.network is model and stage.factor == 1 and stage.condition is None
+    assert stage.coded.shape == SHAPE[:2] and stage.coded.all()
+    # A network conditioned from outside has no stages of its own: the model that conditions it does.
+    with pytest.raises(ValueError, match="condition comes from outside"):
+        PixelRNN("pixelcnn", SHAPE, **TINY, condition_features=2).stages()

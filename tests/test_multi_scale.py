@@ -257,3 +257,18 @@ def test_training_recipe_runs_a_multi_scale_card(tmp_path, monkeypatch):
     loaded = zoo.load(card.name, weights=final)
     images = eval_images[:4]
     np.testing.assert_array_equal(np.asarray(loaded.log_prob(images)), np.asarray(model.log_prob(images)))
+
+
+def test_the_stages_are_the_low_network_over_the_grid_then_the_high_one_off_it(random_model, rng):
+    model = random_model("row_lstm", (8, 8, 1), 2)
+    low, high = model.stages()
+    assert (low.name, low.network, low.factor, low.condition) == ("low", model.low, 2, None)
+    assert low.coded.shape == (4, 4) and low.coded.all()
+    assert (high.name, high.network, high.factor) == ("high", model.high, 1)
+    np.testing.assert_array_equal(high.coded, ~model.grid_mask())
+    images = rng.integers(0, 2, (2, 8, 8, 1))
+    condition = np.asarray(high.condition(images, None))
+    np.testing.assert_array_equal(condition, model.condition_map(images[:, ::2, ::2]))
+    # The high stage's condition reads the low stage's sub-pixels only.
+    off_grid = ~model.grid_mask()[None, :, :, None]
+    np.testing.assert_array_equal(high.condition(np.where(off_grid, 1 - images, images), None), condition)

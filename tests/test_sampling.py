@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from pixelrnn_keras.layers import list_archs
-from pixelrnn_keras.sampling import generate, gumbel_noise, sample
+from pixelrnn_keras.sampling import generate, gumbel_noise, sample, two_stage
 
 ARCHS = list_archs()
 CASES = [((8, 8, 3), 256), ((8, 8, 1), 2)]
@@ -183,3 +183,10 @@ def test_complete_checks_temperature_and_method(model):
         model.complete(*bottom_half_unknown(model), temperature=0)
     with pytest.raises(ValueError, match="method"):
         model.complete(*bottom_half_unknown(model), method="fast")
+
+
+def test_a_pixel_rnn_drawn_as_its_one_stage_gives_its_samples(model):
+    """The stage loop (sampling/two_stage.py) draws a one-stage model as `sample` does, from the same seed."""
+    shape = (NUM, *model.image_shape)
+    images, _ = two_stage.draw(model, tf.zeros(shape, tf.int32), tf.zeros(shape, tf.bool), 7, 1.0)
+    np.testing.assert_array_equal(images, model.sample(NUM, seed=7))
