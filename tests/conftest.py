@@ -124,3 +124,24 @@ def real_images():
         return (digits > 6).astype("uint8")
 
     return load
+
+
+@pytest.fixture(scope="session")
+def moved_one_at_a_time():
+    """`moved_one_at_a_time(flat, levels)`: the (D + 1, D) batch of the D sub-pixels `flat`
+    unchanged, then with each sub-pixel q in turn moved by levels // 2 (row q + 1)."""
+
+    def batch(flat, levels):
+        moved = np.repeat(flat[None], flat.size + 1, axis=0)
+        for q in range(flat.size):
+            moved[q + 1, q] = (flat[q] + levels // 2) % levels
+        return moved
+
+    return batch
+
+
+@pytest.fixture(scope="session")
+def changed_outputs():
+    """`changed_outputs(logits)`: (Q, P) bool from the logits (Q + 1, P, levels) of a
+    `moved_one_at_a_time` batch: whether moving input q changed any logit of output p."""
+    return lambda logits: np.abs(logits[1:] - logits[:1]).max(axis=-1) > 0

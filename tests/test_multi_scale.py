@@ -47,22 +47,9 @@ def random_model(tiny_multi_scale):
     return build
 
 
-def perturbed(flat, levels):
-    """(D + 1, D) batch: `flat` unchanged, then with each sub-pixel in turn moved by levels // 2."""
-    batch = np.repeat(flat[None], flat.size + 1, axis=0)
-    for q in range(flat.size):
-        batch[q + 1, q] = (flat[q] + levels // 2) % levels
-    return batch
-
-
-def changed_logits(logits):
-    """(q, p) bool from logits (Q + 1, P, levels): whether perturbation q changed output p."""
-    return np.abs(logits[1:] - logits[:1]).max(axis=-1) > 0
-
-
 @pytest.mark.parametrize("arch,shape,levels", CAUSALITY_CASES)
 def test_high_network_is_causal_in_the_full_image_and_sees_all_of_the_small_one(
-    random_model, arch, shape, levels, float64, rng
+    moved_one_at_a_time, changed_outputs, random_model, arch, shape, levels, float64, rng
 ):
     model = random_model(arch, shape, levels)
     low_shape = model.low.image_shape
@@ -73,14 +60,14 @@ def test_high_network_is_causal_in_the_full_image_and_sees_all_of_the_small_one(
         small = rng.integers(0, levels, low_shape).reshape(-1)
         # The n x n image varies, the condition image stays fixed...
         condition = model.condition_map(small.reshape(1, *low_shape))
-        batch = perturbed(image, levels).reshape(-1, *shape)
+        batch = moved_one_at_a_time(image, levels).reshape(-1, *shape)
         logits = np.asarray(model.high(batch, tf.repeat(condition, len(batch), 0))).reshape(d + 1, d, levels)
-        image_dep |= changed_logits(logits)
+        image_dep |= changed_outputs(logits)
         # ...and the other way round.
-        smalls = perturbed(small, levels).reshape(-1, *low_shape)
+        smalls = moved_one_at_a_time(small, levels).reshape(-1, *low_shape)
         images = np.repeat(image.reshape(1, *shape), len(smalls), 0)
         logits = np.asarray(model.high(images, model.condition_map(smalls))).reshape(d_low + 1, d, levels)
-        low_dep |= changed_logits(logits)
+        low_dep |= changed_outputs(logits)
     q, p = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
     leaks = np.argwhere(image_dep & (q >= p))
     assert leaks.size == 0, f"{arch}: outputs depend on own/later sub-pixels, e.g. (q, p) = {leaks[:5].tolist()}"
@@ -90,7 +77,7 @@ def test_high_network_is_causal_in_the_full_image_and_sees_all_of_the_small_one(
 
 
 @pytest.mark.parametrize("arch", ["pixelcnn", "row_lstm", "gated_pixelcnn"])
-def test_first_pixel_depends_on_every_pixel_of_the_small_image(random_model, arch, float64, rng):
+def test_first_pixel_depends_on_every_pixel_of_the_small_image(moved_one_at_a_time, random_model, arch, float64, rng):
     """With 3 conditioning 3x3 convolutions at 4x4, the map at (0, 0) sees the whole 4x4 image.
 
     (The first pixel's bias is the same for every arch; the Diagonal BiLSTM's plumbing is checked
@@ -100,7 +87,7 @@ def test_first_pixel_depends_on_every_pixel_of_the_small_image(random_model, arc
     seen = np.zeros(16, bool)
     for _ in range(3):
         small = rng.integers(0, 2, 16)
-        smalls = perturbed(small, 2).reshape(-1, 4, 4, 1)
+        smalls = moved_one_at_a_time(small, 2).reshape(-1, 4, 4, 1)
         logits = np.asarray(model.high(np.repeat(image, 17, 0), model.condition_map(smalls)))[:, 0, 0, 0]
         seen |= np.abs(logits[1:] - logits[:1]).max(axis=-1) > 0
     assert seen.all(), f"{arch}: pixel (0, 0) misses small-image pixels {np.flatnonzero(~seen).tolist()}"
