@@ -4,6 +4,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -145,3 +146,17 @@ def changed_outputs():
     """`changed_outputs(logits)`: (Q, P) bool from the logits (Q + 1, P, levels) of a
     `moved_one_at_a_time` batch: whether moving input q changed any logit of output p."""
     return lambda logits: np.abs(logits[1:] - logits[:1]).max(axis=-1) > 0
+
+
+@pytest.fixture(scope="session")
+def h5_arrays():
+    """`h5_arrays(path)`: {dataset path: array} of every array in a .weights.h5 file (the model's
+    and the optimizer's)."""
+
+    def read(path):
+        arrays = {}
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        return arrays
+
+    return read

@@ -293,17 +293,8 @@ def free_ports(count):
     return ports
 
 
-def h5_arrays(path):
-    import h5py
-
-    arrays = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
-    return arrays
-
-
 @pytest.mark.slow
-def test_readme_multi_worker_example_runs_as_written(tmp_path):
+def test_readme_multi_worker_example_runs_as_written(h5_arrays, tmp_path):
     """The README's two MultiWorkerMirroredStrategy workers on localhost train together to the same weights."""
     with open(os.path.join(ROOT, "README.md")) as f:
         block = next(b for b in re.findall(r"```bash\n(.*?)```", f.read(), flags=re.S) if "multi-worker" in b)

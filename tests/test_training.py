@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 
-import h5py
 import keras
 import numpy as np
 import pytest
@@ -48,14 +47,6 @@ def start_child(*args, **env):
 def finish(process, timeout=300):
     output, _ = process.communicate(timeout=timeout)
     return process.returncode, output
-
-
-def h5_arrays(path):
-    """{dataset path: array} of every array in a .weights.h5 file (the model's and the optimizer's)."""
-    arrays = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
-    return arrays
 
 
 # --- The data stream ---------------------------------------------------------------------
@@ -97,7 +88,7 @@ def test_step_dataset_errors(kwargs):
 # --- Resuming ----------------------------------------------------------------------------
 
 
-def test_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
+def test_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(h5_arrays, tmp_path):
     """SIGKILL in epoch 2 of 3, restart: the final weights (and optimizer state) equal an uninterrupted run's."""
     kill_at = training_child.STEPS + training_child.STEPS // 2  # the middle of the second epoch
     uninterrupted = start_child("run", tmp_path / "whole")
