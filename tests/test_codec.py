@@ -13,7 +13,7 @@ from PIL import Image
 from pixelrnn_keras import MultiScalePixelRNN
 from pixelrnn_keras.cli import main
 from pixelrnn_keras.codec import CorruptStreamError, ModelMismatchError, compress, decompress, read_header
-from pixelrnn_keras.codec.conditional import StageSteps, UpperSteps
+from pixelrnn_keras.codec.conditional import StageSteps
 from pixelrnn_keras.codec.header import model_sha256, parse
 from pixelrnn_keras.codec.steps import Stepper, frequencies_from_logits
 from pixelrnn_keras.layers import list_archs
@@ -355,19 +355,19 @@ def test_multi_scale_grid_pixels_are_known_not_coded(multi_scale_model, multi_sc
 
 
 def test_the_high_steps_read_each_batch_s_condition_when_they_start(multi_scale_model, multi_scale_stream):
-    """The compiled steps are kept per model and batch size; the condition map is computed from
-    the s x s images set before `start`, never compiled in. Teacher-forced, the steps give the
-    full forward pass's distributions of batch after batch."""
+    """The compiled steps are kept per model, stage and batch size; the condition map is computed
+    from the s x s grid of the images set before `start`, never compiled in. Teacher-forced, the
+    steps give the full forward pass's distributions of batch after batch."""
     images = multi_scale_stream[0][:16]
-    upper = UpperSteps.for_model(multi_scale_model, 8)
+    upper = StageSteps.for_stage(multi_scale_model, 1, 8)
     stepper = Stepper.for_model(upper, 8)
-    assert UpperSteps.for_model(multi_scale_model, 8) is upper and Stepper.for_model(upper, 8) is stepper
+    assert StageSteps.for_stage(multi_scale_model, 1, 8) is upper and Stepper.for_model(upper, 8) is stepper
     for batch, other in ((images[:8], images[8:]), (images[8:], images[:8])):
         full = frequencies_from_logits(multi_scale_model(batch)[1]).numpy()
-        upper.set_input(batch[:, ::2, ::2])
+        upper.set_input(batch)
         assert np.abs(stepped_frequencies(stepper, batch) - full).max() <= 256
         # Conditioned on the other batch's s x s images, the steps give other distributions.
-        upper.set_input(other[:, ::2, ::2])
+        upper.set_input(other)
         assert np.abs(stepped_frequencies(stepper, batch) - full).max() > 2**16
 
 
