@@ -58,7 +58,9 @@ IMAGES = (((28, 28, 1), 2), ((32, 32, 3), 256))
 # Targets for the training step, as % of the fp32 GEMM peak, at h = 32.
 TARGETS = {"diagonal_bilstm": 25.0, "row_lstm": 30.0}
 # The archs whose layers run an LSTM scan (the others are convolutions only).
-RECURRENT = ("diagonal_bilstm", "row_lstm")
+RECURRENT = tuple(arch for arch in ARCHS if core_class(arch).scans_lstm)
+# The archs whose analytic FLOP count the TF profiler can confirm (its count misses ops inside loops).
+PROFILED = ("pixelcnn",)
 
 
 # ---------------------------------------------------------------------------------------
@@ -240,7 +242,7 @@ def run_models(args, log):
 
     if args.check_flops:
         for c in configs:
-            if c.arch == "pixelcnn":
+            if c.arch in PROFILED:
                 counted = profiler_flops(c.model)
                 if counted is not None:
                     agree = "agrees" if counted == c.forward_flops else "DIFFERS"
@@ -573,15 +575,18 @@ def row_pieces(core, batch, image_shape, hidden):
     return tasks, note
 
 
+# The pieces of one layer of each arch whose time `run_breakdown` splits up.
+BREAKDOWNS = {"diagonal_bilstm": diagonal_pieces, "row_lstm": row_pieces}
+
+
 def run_breakdown(configs, args, peak, log):
     seen = set()
     for c in configs:
-        if c.arch not in RECURRENT or (c.arch, c.image) in seen:
+        if c.arch not in BREAKDOWNS or (c.arch, c.image) in seen:
             continue
         seen.add((c.arch, c.image))
         core = c.model.blocks[0].core
-        build = diagonal_pieces if c.arch == "diagonal_bilstm" else row_pieces
-        tasks, note = build(core, args.batch, c.image_shape, args.hidden)
+        tasks, note = BREAKDOWNS[c.arch](core, args.batch, c.image_shape, args.hidden)
         step = f"whole train step ({args.layers} layers + head + Adam)"
         tasks[step] = (c.train, 3 * c.forward_flops * args.batch, None)
         log(f"breakdown {c.name}: compiling pieces ...")

@@ -7,41 +7,42 @@ input sub-pixel q changes any logit of output sub-pixel p.
 import numpy as np
 import pytest
 
-from pixelrnn_keras import PixelRNN
 from pixelrnn_keras.layers import list_archs
 
 ARCHS = list_archs()
 CASES = [((8, 8, 3), 256), ((8, 8, 1), 2)]
 
 
-def dependence(model, rng, num_images=6):
-    """Boolean (D, D) matrix over sub-pixels, D = H * W * C, from D + 1 forward passes per image.
+@pytest.fixture(scope="module")
+def dependence(moved_one_at_a_time, changed_outputs):
+    """`dependence(model, rng, num_images=6)`: boolean (D, D) matrix over sub-pixels, D = H * W * C,
+    from D + 1 forward passes per image.
 
     ReLUs can hide a dependence at one input, so the matrix is the union over a few random images.
     """
-    images = rng.integers(0, model.levels, (num_images, *model.image_shape))
-    return np.any([_dependence_at(model, image) for image in images], axis=0)
+
+    def at(model, image):
+        flat = image.reshape(-1)
+        batch = moved_one_at_a_time(flat, model.levels).reshape(-1, *image.shape)
+        return changed_outputs(np.asarray(model(batch)).reshape(flat.size + 1, flat.size, model.levels)).T
+
+    def union(model, rng, num_images=6):
+        images = rng.integers(0, model.levels, (num_images, *model.image_shape))
+        return np.any([at(model, image) for image in images], axis=0)
+
+    return union
 
 
-def _dependence_at(model, image):
-    levels = model.levels
-    flat = image.reshape(-1)
-    batch = np.repeat(flat[None], flat.size + 1, axis=0)
-    for q in range(flat.size):
-        batch[q + 1, q] = (flat[q] + levels // 2) % levels
-    logits = np.asarray(model(batch.reshape(-1, *image.shape))).reshape(flat.size + 1, flat.size, levels)
-    change = np.abs(logits[1:] - logits[:1]).max(axis=-1)  # (q, p)
-    return change.T > 0
+@pytest.fixture(scope="module")
+def random_model(tiny_model):
+    """`random_model(arch, shape, levels, num_layers=2, hidden=6, kernel_size=3)`, with perturbed weights."""
 
+    def build(arch, shape, levels, num_layers=2, hidden=6, kernel_size=3):
+        return tiny_model(
+            arch, shape, levels, num_layers=num_layers, hidden=hidden, head_units=24, kernel_size=kernel_size
+        )
 
-def random_model(arch, shape, levels, num_layers=2, hidden=6, kernel_size=3):
-    model = PixelRNN(
-        arch, shape, levels=levels, num_layers=num_layers, hidden=hidden, head_units=24, kernel_size=kernel_size
-    )
-    # Random biases too, so that no unit sits at an exact zero.
-    rng = np.random.default_rng(1)
-    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
-    return model
+    return build
 
 
 def sub_pixel_coords(shape):
@@ -52,7 +53,7 @@ def sub_pixel_coords(shape):
 
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("shape,levels", CASES)
-def test_no_output_depends_on_its_own_or_a_later_sub_pixel(arch, shape, levels, float64, rng):
+def test_no_output_depends_on_its_own_or_a_later_sub_pixel(dependence, random_model, arch, shape, levels, float64, rng):
     model = random_model(arch, shape, levels)
     dep = dependence(model, rng)
     p, q = np.meshgrid(np.arange(dep.shape[0]), np.arange(dep.shape[0]), indexing="ij")
@@ -66,7 +67,9 @@ def test_no_output_depends_on_its_own_or_a_later_sub_pixel(arch, shape, levels, 
 
 @pytest.mark.parametrize("num_layers", [1, 3])
 @pytest.mark.parametrize("shape,levels", CASES)
-def test_diagonal_bilstm_sees_every_earlier_sub_pixel(num_layers, shape, levels, float64, rng):
+def test_diagonal_bilstm_sees_every_earlier_sub_pixel(
+    dependence, random_model, num_layers, shape, levels, float64, rng
+):
     model = random_model("diagonal_bilstm", shape, levels, num_layers=num_layers)
     dep = dependence(model, rng)
     p, q = np.meshgrid(np.arange(dep.shape[0]), np.arange(dep.shape[0]), indexing="ij")
@@ -75,7 +78,7 @@ def test_diagonal_bilstm_sees_every_earlier_sub_pixel(num_layers, shape, levels,
 
 
 @pytest.mark.parametrize("shape,levels", CASES)
-def test_row_lstm_sees_the_triangle_above(shape, levels, float64, rng):
+def test_row_lstm_sees_the_triangle_above(dependence, random_model, shape, levels, float64, rng):
     """Pixel (i, j) sees every (i', j') with i' < i and |j' - j| <= i - i' (the paper's triangle), and
     the pixels of its own row that the first 7x7 convolution reaches (not the whole row to the left)."""
     model = random_model("row_lstm", shape, levels, num_layers=1)
@@ -88,7 +91,7 @@ def test_row_lstm_sees_the_triangle_above(shape, levels, float64, rng):
     assert dep[triangle].all()
 
 
-def test_pixelcnn_has_the_documented_blind_spot(float64, rng):
+def test_pixelcnn_has_the_documented_blind_spot(dependence, random_model, float64, rng):
     """Stacked masked convolutions never see pixels up and to the right beyond their growing cone."""
     shape = (8, 8, 1)
     model = random_model("pixelcnn", shape, 2, num_layers=1)
@@ -100,7 +103,7 @@ def test_pixelcnn_has_the_documented_blind_spot(float64, rng):
 
 
 @pytest.mark.parametrize("shape,levels", CASES)
-def test_gated_pixelcnn_sees_every_earlier_sub_pixel(shape, levels, float64, rng):
+def test_gated_pixelcnn_sees_every_earlier_sub_pixel(dependence, random_model, shape, levels, float64, rng):
     """No blind spot: with L * (k//2) >= max(H - 2, W - 1) (here 4 * 2 >= 7), the stacks' field
     covers every earlier sub-pixel, up and to the right too (pixelcnn misses them: see below)."""
     model = random_model("gated_pixelcnn", shape, levels, num_layers=4, kernel_size=5)
@@ -111,7 +114,9 @@ def test_gated_pixelcnn_sees_every_earlier_sub_pixel(shape, levels, float64, rng
 
 
 @pytest.mark.parametrize("num_layers,kernel_size", [(1, 3), (2, 3), (1, 5)])
-def test_gated_pixelcnn_sees_exactly_its_documented_field(num_layers, kernel_size, float64, rng):
+def test_gated_pixelcnn_sees_exactly_its_documented_field(
+    dependence, random_model, num_layers, kernel_size, float64, rng
+):
     """After L blocks of kernel k (r = k//2), pixel (i, j) sees (i', j') iff: i' = i and
     0 < j - j' <= 3 + L * r (the 7x7 mask-A convolution's 3, then r per 1 x k layer); or
     1 <= i - i' <= L * r + 1 and |j' - j| <= L * r (the vertical stack, shifted down a row); or

@@ -25,12 +25,10 @@ CIFAR = os.path.join(DATA, "cifar10_small.npz")
 
 
 @pytest.fixture
-def tiny(tmp_path, monkeypatch):
+def tiny(perturb, tmp_path, monkeypatch):
     """A zoo entry "tiny": a 1-layer PixelCNN on binarized 8x8 images, with its weights in tmp_path."""
     config = dict(arch="pixelcnn", image_shape=[8, 8, 1], levels=2, num_layers=1, hidden=4, head_units=8)
-    model = PixelRNN(**config)
-    rng = np.random.default_rng(1)  # weights away from a near-uniform start, so that samples differ
-    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
+    model = perturb(PixelRNN(**config))  # weights away from a near-uniform start, so that samples differ
     path = tmp_path / "tiny.weights.h5"
     model.save_weights(str(path))
     training = dict(
@@ -295,17 +293,8 @@ def free_ports(count):
     return ports
 
 
-def h5_arrays(path):
-    import h5py
-
-    arrays = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
-    return arrays
-
-
 @pytest.mark.slow
-def test_readme_multi_worker_example_runs_as_written(tmp_path):
+def test_readme_multi_worker_example_runs_as_written(h5_arrays, tmp_path):
     """The README's two MultiWorkerMirroredStrategy workers on localhost train together to the same weights."""
     with open(os.path.join(ROOT, "README.md")) as f:
         block = next(b for b in re.findall(r"```bash\n(.*?)```", f.read(), flags=re.S) if "multi-worker" in b)
@@ -409,10 +398,9 @@ def test_a_class_entry_trains_from_unconditional_weights_then_evaluates_classifi
     assert code == 2 and "values up to 200" in err  # other data must fit the model already
 
 
-def test_the_sampled_classes_are_those_asked_for(tiny, tiny_class, capsys, tmp_path):
+def test_the_sampled_classes_are_those_asked_for(perturb, tiny, tiny_class, capsys, tmp_path):
     model = registry.load("tiny_class", weights=None)
-    rng = np.random.default_rng(2)
-    model.set_weights([w + rng.normal(0, 1.0, w.shape) for w in model.get_weights()])
+    perturb(model, scale=1.0, seed=2)
     model.save_weights("class.weights.h5")
     code, out, err = run(
         capsys,

@@ -10,10 +10,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from pixelrnn_keras import MultiScalePixelRNN, PixelRNN
+from pixelrnn_keras import MultiScalePixelRNN
 from pixelrnn_keras.cli import main
 from pixelrnn_keras.codec import CorruptStreamError, ModelMismatchError, compress, decompress, read_header
-from pixelrnn_keras.codec.conditional import UpperSteps
+from pixelrnn_keras.codec.conditional import StageSteps
 from pixelrnn_keras.codec.header import model_sha256, parse
 from pixelrnn_keras.codec.steps import Stepper, frequencies_from_logits
 from pixelrnn_keras.layers import list_archs
@@ -24,25 +24,15 @@ CASES = [((5, 6, 3), 256), ((8, 7, 1), 2)]
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def tiny_model(arch, shape, levels, seed=1, **config):
-    """A 1-layer model with weights drawn from `seed` (biases too), far from uniform distributions."""
-    return randomized(PixelRNN(arch, shape, levels=levels, num_layers=1, hidden=4, head_units=8, **config), seed)
+@pytest.fixture(scope="session")
+def coded_model(tiny_model):
+    """`coded_model(arch, shape, levels, seed=1, **config)`: a 1-layer model with weights drawn from
+    `seed` (biases too), far from uniform distributions."""
 
+    def build(arch, shape, levels, seed=1, **config):
+        return tiny_model(arch, shape, levels, weights="redrawn", seed=seed, **config)
 
-def randomized(model, seed):
-    """`model` with every weight drawn from `seed`."""
-    rng = np.random.default_rng(seed)
-    scales = [1.5 / np.sqrt(np.prod(w.shape[:-1])) if w.ndim > 1 else 0.5 for w in model.get_weights()]
-    model.set_weights([rng.normal(0, scale, w.shape) for scale, w in zip(scales, model.get_weights())])
-    return model
-
-
-def real_images(shape, levels, num=5):
-    """Real images: corners of CIFAR-10 images (256 levels) or of binarized 8x8 digits (2 levels)."""
-    if levels == 256:
-        return np.load(DATA / "cifar10_small.npz")["x_train"][:num, : shape[0], : shape[1]]
-    digits = np.load(DATA / "digits8.npz")["images"][:num, : shape[0], : shape[1], None]
-    return (digits > 6).astype("uint8")
+    return build
 
 
 def stepped_frequencies(stepper, images):
@@ -66,9 +56,9 @@ def nll_bits(model, images):
 
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("shape,levels", CASES)
-def test_round_trip_is_exact_for_every_arch_and_close_to_the_nll(arch, shape, levels):
-    model = tiny_model(arch, shape, levels)
-    images = real_images(shape, levels)
+def test_round_trip_is_exact_for_every_arch_and_close_to_the_nll(coded_model, real_images, arch, shape, levels):
+    model = coded_model(arch, shape, levels)
+    images = real_images(shape, levels, 5)
     # 5 images in batches of 3: the last batch is padded.
     data = compress(model, images, batch_size=3)
     decoded = decompress(model, data)
@@ -100,12 +90,12 @@ def test_the_bundled_mnist_model_codes_real_images_within_1_percent_of_their_nll
 
 
 @pytest.fixture(scope="module")
-def binary_model():
-    return tiny_model("pixelcnn", (8, 8, 1), 2)
+def binary_model(coded_model):
+    return coded_model("pixelcnn", (8, 8, 1), 2)
 
 
 @pytest.fixture(scope="module")
-def stream(binary_model):
+def stream(real_images, binary_model):
     images = real_images((8, 8, 1), 2, num=3)
     return images, compress(binary_model, images)
 
@@ -153,18 +143,18 @@ def forged_stream(data):
     return forged
 
 
-def test_a_stream_of_another_model_is_refused_naming_both(binary_model, stream):
+def test_a_stream_of_another_model_is_refused_naming_both(coded_model, binary_model, stream):
     _, data = stream
     others = {
-        "other weights": tiny_model("pixelcnn", (8, 8, 1), 2, seed=2, name="other"),
-        "other arch": tiny_model("row_lstm", (8, 8, 1), 2, name="other"),
-        "other shape": tiny_model("pixelcnn", (8, 4, 1), 2, name="other"),
+        "other weights": coded_model("pixelcnn", (8, 8, 1), 2, seed=2, name="other"),
+        "other arch": coded_model("row_lstm", (8, 8, 1), 2, name="other"),
+        "other shape": coded_model("pixelcnn", (8, 4, 1), 2, name="other"),
     }
     for other in others.values():
         with pytest.raises(ModelMismatchError, match=f"made by model '{binary_model.name}'.*this is 'other'"):
             decompress(other, data)
     # The name is informative only: the same configuration and weights decode.
-    twin = tiny_model("pixelcnn", (8, 8, 1), 2, name="twin")
+    twin = coded_model("pixelcnn", (8, 8, 1), 2, name="twin")
     twin.set_weights(binary_model.get_weights())
     np.testing.assert_array_equal(decompress(twin, data), stream[0])
     header = read_header(data)
@@ -183,7 +173,7 @@ BAD_COMPRESS = {
 
 
 @pytest.mark.parametrize("case", BAD_COMPRESS)
-def test_bad_compress_arguments_name_themselves(binary_model, case):
+def test_bad_compress_arguments_name_themselves(real_images, binary_model, case):
     change, kwargs, name = BAD_COMPRESS[case]
     with pytest.raises(ValueError, match=name):
         compress(binary_model, change(real_images((8, 8, 1), 2, num=2)), **kwargs)
@@ -263,7 +253,7 @@ def test_new_weights_are_used_at_once_and_certain_wrong_guesses_still_code():
     assert 8 * parse(after)[1].nbytes <= surprises * (24 + 0.01) + 64
 
 
-def test_cli_compresses_png_files_and_decompresses_them_to_png(binary_model, tmp_path, capsys):
+def test_cli_compresses_png_files_and_decompresses_them_to_png(real_images, binary_model, tmp_path, capsys):
     model_file = str(tmp_path / "tiny.keras")
     binary_model.save(model_file)
     images = real_images((8, 8, 1), 2, num=3)
@@ -306,29 +296,35 @@ def test_cli_bad_input_is_one_line_and_exit_status_2(binary_model, stream, tmp_p
 # Multi-scale models: x_s = x[:, ::2, ::2] with the low network, then the pixels off that grid given x_s.
 
 
-def tiny_multi_scale(low_arch, high_arch, shape, levels, seed=1, **kwargs):
-    """8x8 images, 4x4 low images, 1-layer networks, weights drawn from `seed`."""
-    small = {"num_layers": 1, "hidden": 4, "head_units": 8}
-    model = MultiScalePixelRNN(
-        shape,
-        4,
-        levels=levels,
-        low={"arch": low_arch, **small},
-        high={"arch": high_arch, **small},
-        condition_features=4,
-        condition_layers=1,
-        **kwargs,
-    )
-    return randomized(model, seed)
+@pytest.fixture(scope="session")
+def coded_multi_scale(tiny_multi_scale):
+    """`coded_multi_scale(low_arch, high_arch, shape, levels, seed=1, **kwargs)`: 8x8 images, 4x4
+    low images, 1-layer networks, weights drawn from `seed`."""
+
+    def build(low_arch, high_arch, shape, levels, seed=1, **kwargs):
+        return tiny_multi_scale(
+            shape,
+            4,
+            levels,
+            low_arch,
+            high_arch,
+            weights="redrawn",
+            seed=seed,
+            condition_features=4,
+            condition_layers=1,
+            **kwargs,
+        )
+
+    return build
 
 
 @pytest.fixture(scope="module")
-def multi_scale_model():
-    return tiny_multi_scale("row_lstm", "pixelcnn", (8, 8, 1), 2)
+def multi_scale_model(coded_multi_scale):
+    return coded_multi_scale("row_lstm", "pixelcnn", (8, 8, 1), 2)
 
 
 @pytest.fixture(scope="module")
-def multi_scale_stream(multi_scale_model):
+def multi_scale_stream(real_images, multi_scale_model):
     # 20 images in batches of 8: the last batch is padded; enough bits that the 1% bound is tight.
     images = real_images((8, 8, 1), 2, num=20)
     return images, compress(multi_scale_model, images, batch_size=8)
@@ -359,19 +355,19 @@ def test_multi_scale_grid_pixels_are_known_not_coded(multi_scale_model, multi_sc
 
 
 def test_the_high_steps_read_each_batch_s_condition_when_they_start(multi_scale_model, multi_scale_stream):
-    """The compiled steps are kept per model and batch size; the condition map is computed from
-    the s x s images set before `start`, never compiled in. Teacher-forced, the steps give the
-    full forward pass's distributions of batch after batch."""
+    """The compiled steps are kept per model, stage and batch size; the condition map is computed
+    from the s x s grid of the images set before `start`, never compiled in. Teacher-forced, the
+    steps give the full forward pass's distributions of batch after batch."""
     images = multi_scale_stream[0][:16]
-    upper = UpperSteps.for_model(multi_scale_model, 8)
+    upper = StageSteps.for_stage(multi_scale_model, 1, 8)
     stepper = Stepper.for_model(upper, 8)
-    assert UpperSteps.for_model(multi_scale_model, 8) is upper and Stepper.for_model(upper, 8) is stepper
+    assert StageSteps.for_stage(multi_scale_model, 1, 8) is upper and Stepper.for_model(upper, 8) is stepper
     for batch, other in ((images[:8], images[8:]), (images[8:], images[:8])):
         full = frequencies_from_logits(multi_scale_model(batch)[1]).numpy()
-        upper.set_input(batch[:, ::2, ::2])
+        upper.set_input(batch)
         assert np.abs(stepped_frequencies(stepper, batch) - full).max() <= 256
         # Conditioned on the other batch's s x s images, the steps give other distributions.
-        upper.set_input(other[:, ::2, ::2])
+        upper.set_input(other)
         assert np.abs(stepped_frequencies(stepper, batch) - full).max() > 2**16
 
 
@@ -387,9 +383,11 @@ MULTI_SCALE_CASES = [
 
 
 @pytest.mark.parametrize("low_arch,high_arch,shape,levels", MULTI_SCALE_CASES)
-def test_multi_scale_round_trip_of_colour_and_other_archs(low_arch, high_arch, shape, levels):
-    model = tiny_multi_scale(low_arch, high_arch, shape, levels)
-    images = real_images(shape, levels)
+def test_multi_scale_round_trip_of_colour_and_other_archs(
+    coded_multi_scale, real_images, low_arch, high_arch, shape, levels
+):
+    model = coded_multi_scale(low_arch, high_arch, shape, levels)
+    images = real_images(shape, levels, 5)
     data = compress(model, images, batch_size=3)  # 5 images: the last batch is padded
     decoded = decompress(model, data)
     assert decoded.dtype == np.uint8
@@ -405,10 +403,10 @@ def test_multi_scale_damaged_and_forged_streams_are_refused(multi_scale_model, m
 
 
 def test_streams_of_pixel_rnns_and_multi_scale_models_are_refused_by_the_other(
-    binary_model, stream, multi_scale_model, multi_scale_stream
+    coded_multi_scale, binary_model, stream, multi_scale_model, multi_scale_stream
 ):
     """These models all take 8x8 binary images; only the one that made a stream decodes it."""
-    other_condition = tiny_multi_scale("row_lstm", "pixelcnn", (8, 8, 1), 2, name="other")
+    other_condition = coded_multi_scale("row_lstm", "pixelcnn", (8, 8, 1), 2, name="other")
     other_condition.set_weights(multi_scale_model.get_weights())
     kernel = other_condition.condition_upsample.kernel
     kernel.assign(kernel.numpy() * 1.001)  # only the conditioning network's weights differ
@@ -462,12 +460,13 @@ def test_cli_codes_mnist_with_the_multi_scale_zoo_model_and_a_weights_file(tmp_p
 
 
 @pytest.fixture(scope="module")
-def class_model():
+def class_model(coded_model):
     # Seed 3: the images below are most likely under different classes.
-    return tiny_model("row_lstm", (8, 7, 1), 2, seed=3, num_classes=3)
+    return coded_model("row_lstm", (8, 7, 1), 2, seed=3, num_classes=3)
 
 
-def class_images():
+@pytest.fixture(scope="module")
+def class_images(real_images):
     """10 images: 7 digits, then blank, full and an inverted digit."""
     digits = real_images((8, 7, 1), 2, num=7)
     return np.concatenate([digits, np.zeros_like(digits[:1]), np.ones_like(digits[:1]), 1 - digits[:1]])
@@ -478,8 +477,8 @@ def class_nll_bits(model, images, labels):
     return -float(np.sum(model.log_prob(images, labels=labels))) / np.log(2.0) + len(labels) * np.log2(3)
 
 
-def test_class_model_round_trip_stores_the_labels_within_1_percent_of_their_nll(class_model):
-    images, labels = class_images(), np.array([0, 1, 2, 2, 1, 0, 1, 2, 0, 1], np.int32)
+def test_class_model_round_trip_stores_the_labels_within_1_percent_of_their_nll(class_images, class_model):
+    images, labels = class_images, np.array([0, 1, 2, 2, 1, 0, 1, 2, 0, 1], np.int32)
     data = compress(class_model, images, labels=labels, batch_size=3)  # the last batch padded
     decoded, decoded_labels = decompress(class_model, data)
     np.testing.assert_array_equal(decoded, images)
@@ -493,8 +492,8 @@ def test_class_model_round_trip_stores_the_labels_within_1_percent_of_their_nll(
     assert other != data
 
 
-def test_class_model_without_labels_codes_each_image_under_its_most_likely_class(class_model):
-    images = class_images()
+def test_class_model_without_labels_codes_each_image_under_its_most_likely_class(class_images, class_model):
+    images = class_images
     best = np.argmax(class_model.class_log_likelihoods(images), axis=1)
     data = compress(class_model, images, batch_size=4)
     decoded, labels = decompress(class_model, data)
@@ -515,7 +514,7 @@ BAD_LABELS = {
 
 
 @pytest.mark.parametrize("case", BAD_LABELS)
-def test_bad_labels_are_refused_naming_labels(class_model, binary_model, case):
+def test_bad_labels_are_refused_naming_labels(real_images, class_model, binary_model, case):
     make, message = BAD_LABELS[case]
     images = real_images((8, 7, 1), 2, num=2)
     with pytest.raises(ValueError, match=message):
@@ -524,10 +523,10 @@ def test_bad_labels_are_refused_naming_labels(class_model, binary_model, case):
         compress(binary_model, real_images((8, 8, 1), 2, num=2), labels=np.zeros(2, int))
 
 
-def test_cli_codes_a_class_model_s_images_with_their_labels(class_model, tmp_path):
+def test_cli_codes_a_class_model_s_images_with_their_labels(class_images, class_model, tmp_path):
     model_file = str(tmp_path / "class.keras")
     class_model.save(model_file)
-    images = class_images()[:4]
+    images = class_images[:4]
     np.savez(tmp_path / "images.npz", images=images)
     for label, expected in (
         (["--label", "2"], [2, 2, 2, 2]),
@@ -540,3 +539,16 @@ def test_cli_codes_a_class_model_s_images_with_their_labels(class_model, tmp_pat
         pngs = [np.asarray(Image.open(decoded / f"{k:06d}.png")) for k in range(4)]
         np.testing.assert_array_equal(np.stack(pngs)[..., None], images * 255)
     assert main(["compress", model_file, str(tmp_path / "images.npz"), "--label", "3", "--out", str(out)]) == 2
+
+
+def test_stage_steps_condition_a_class_model_on_the_labels_set_before_each_batch(class_model, class_images):
+    """`StageSteps`, the steps of a conditioned stage, are kept per model, stage and batch size; the
+    labels set before `start` condition them, never compiled in."""
+    steps = StageSteps.for_stage(class_model, 0, 4)
+    assert StageSteps.for_stage(class_model, 0, 4) is steps and StageSteps.for_stage(class_model, 0, 5) is not steps
+    stepper = Stepper.for_model(steps, 4)
+    images = class_images[:4]
+    for labels in (np.array([0, 1, 2, 0]), np.array([2, 2, 1, 1])):
+        full = frequencies_from_logits(class_model(images, labels=labels)).numpy()
+        steps.set_input(np.zeros(images.shape, np.int32), labels)  # a class model's condition reads no image
+        assert np.abs(stepped_frequencies(stepper, images) - full).max() <= 256

@@ -12,13 +12,16 @@ from pixelrnn_keras.layers import list_archs
 SHAPE, LEVELS, CLASSES = (4, 4, 3), 8, 3
 
 
-def class_model(arch, num_layers=2, seed=1):
-    """A small class-conditional model with random weights (biases too: no unit sits at exact zero)."""
-    keras.utils.set_random_seed(seed)
-    model = PixelRNN(arch, SHAPE, levels=LEVELS, num_layers=num_layers, hidden=6, head_units=24, num_classes=CLASSES)
-    rng = np.random.default_rng(seed)
-    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
-    return model
+@pytest.fixture(scope="module")
+def class_model(tiny_model):
+    """`class_model(arch, num_layers=2)`: a small class-conditional model with perturbed weights,
+    initialized from a fixed seed."""
+
+    def build(arch, num_layers=2):
+        keras.utils.set_random_seed(1)
+        return tiny_model(arch, SHAPE, LEVELS, num_layers=num_layers, hidden=6, head_units=24, num_classes=CLASSES)
+
+    return build
 
 
 def images_and_labels(num=4, seed=0):
@@ -27,22 +30,22 @@ def images_and_labels(num=4, seed=0):
 
 
 @pytest.fixture(scope="module")
-def models():
+def models(class_model):
     return {arch: class_model(arch) for arch in list_archs()}
 
 
 @pytest.mark.parametrize("arch", list_archs())
-def test_no_logit_depends_on_its_own_or_a_later_sub_pixel_for_any_label(models, arch):
+def test_no_logit_depends_on_its_own_or_a_later_sub_pixel_for_any_label(
+    moved_one_at_a_time, changed_outputs, models, arch
+):
     model = models[arch]
     image = images_and_labels(1)[0][0]
     flat = image.reshape(-1)
-    batch = np.repeat(flat[None], flat.size + 1, axis=0)
-    for q in range(flat.size):
-        batch[q + 1, q] = (flat[q] + LEVELS // 2) % LEVELS
+    batch = moved_one_at_a_time(flat, LEVELS)
     for label in range(CLASSES):
         logits = model(batch.reshape(-1, *SHAPE), labels=np.full(len(batch), label))
         logits = np.asarray(logits).reshape(flat.size + 1, flat.size, LEVELS)
-        depends = (np.abs(logits[1:] - logits[:1]).max(axis=-1) > 0).T  # [p, q]: output p on input q
+        depends = changed_outputs(logits).T  # [p, q]: output p on input q
         p, q = np.nonzero(depends)
         assert (q < p).all(), f"{arch}, label {label}: output {p[q >= p][:3]} depends on input {q[q >= p][:3]}"
         assert depends[1, 0], "G does not see R: the test would not see a dependence"
@@ -59,7 +62,7 @@ def test_the_label_changes_the_logits_of_every_sub_pixel_the_first_included(mode
             assert (np.abs(logits[:, a] - logits[:, b]).max(axis=-1) > 1e-4).any(axis=0).all()
 
 
-def test_training_on_image_label_pairs_arrays_and_datasets():
+def test_training_on_image_label_pairs_arrays_and_datasets(class_model):
     keras.utils.set_random_seed(0)
     model = class_model("pixelcnn", num_layers=1)
     images, labels = images_and_labels(8)
@@ -79,7 +82,7 @@ def test_training_on_image_label_pairs_arrays_and_datasets():
     assert np.isfinite(history.history["loss"]).all()
 
 
-def test_classify_is_bayes_rule_over_the_class_likelihoods_and_the_prior():
+def test_classify_is_bayes_rule_over_the_class_likelihoods_and_the_prior(class_model):
     model = class_model("row_lstm")
     images, labels = images_and_labels(5)
     model.set_class_prior([0, 1, 2])  # one of each: uniform
@@ -162,17 +165,14 @@ def test_a_class_model_round_trips_through_a_keras_file(tmp_path, models):
     np.testing.assert_allclose(loaded.log_prob(images, labels=labels), model.log_prob(images, labels=labels), rtol=1e-5)
 
 
-def test_a_warm_start_from_unconditional_weights_is_exactly_the_unconditional_model(tmp_path):
+def test_a_warm_start_from_unconditional_weights_is_exactly_the_unconditional_model(perturb, tmp_path):
     from pixelrnn_keras.training import load_initial_weights
 
     config = dict(arch="diagonal_bilstm", image_shape=SHAPE, levels=LEVELS, num_layers=2, hidden=6, head_units=12)
-    plain = PixelRNN(**config)
-    rng = np.random.default_rng(0)
-    plain.set_weights([w + rng.normal(0, 0.3, w.shape) for w in plain.get_weights()])
+    plain = perturb(PixelRNN(**config), seed=0)
     plain.save_weights(str(tmp_path / "plain.weights.h5"))
-    model = PixelRNN(**config, num_classes=CLASSES)
-    rng = np.random.default_rng(1)  # far from zero, so that the warm start must set the class layers
-    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
+    # Far from zero, so that the warm start must set the class layers.
+    model = perturb(PixelRNN(**config, num_classes=CLASSES), seed=1)
     load_initial_weights(model, str(tmp_path / "plain.weights.h5"))
     images, _ = images_and_labels(4)
     for label in range(CLASSES):
@@ -183,3 +183,10 @@ def test_a_warm_start_from_unconditional_weights_is_exactly_the_unconditional_mo
     other = PixelRNN(**{**config, "hidden": 4}, num_classes=CLASSES)
     with pytest.raises(ValueError, match="holds the weights of neither this model nor its network without classes"):
         load_initial_weights(other, str(tmp_path / "plain.weights.h5"))
+
+
+def test_a_class_model_s_one_stage_is_conditioned_on_the_labels(models):
+    model = models["row_lstm"]
+    (stage,) = model.stages()
+    images, labels = images_and_labels(3)
+    np.testing.assert_array_equal(stage.condition(images, labels), model.label_condition(labels))

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from pixelrnn_keras.layers import core_class, list_archs, register_core
+from pixelrnn_keras.layers.lstm_scan import LSTMScan
 
 HIDDEN, GROUPS, KERNEL = 6, 3, 3
 BATCH, HEIGHT, WIDTH = 2, 4, 5
@@ -82,3 +83,38 @@ def test_a_side_stream_core_refuses_to_run_without_its_side_map(arch):
     core, inputs, _ = built_core(arch, conditional=False)
     with pytest.raises(ValueError, match="row_context must be"):
         core(inputs)
+
+
+@pytest.mark.parametrize("arch", list_archs())
+@pytest.mark.parametrize(
+    "argument,value", [("hidden", 0), ("color_groups", 0), ("kernel_size", 2), ("kernel_size", -1)]
+)
+def test_every_core_refuses_bad_arguments_naming_them(arch, argument, value):
+    core = core_class(arch)
+    if argument == "kernel_size" and "kernel_size" not in core.for_block(HIDDEN, GROUPS, KERNEL).get_config():
+        pytest.skip(f"{arch} has no kernel size of its own")
+    args = {"hidden": HIDDEN, "color_groups": GROUPS, "kernel_size": KERNEL, argument: value}
+    # A block's hidden size is its core's units (the filters of the PixelCNN core, a convolution).
+    name = {"hidden": "units|filters"}.get(argument, argument)
+    with pytest.raises(ValueError, match=f"^({name}) must be"):
+        core.for_block(**args)
+
+
+@pytest.mark.parametrize("arch", list_archs())
+def test_every_core_s_config_rebuilds_it(arch):
+    core = core_class(arch).for_block(HIDDEN, GROUPS, 5, name=arch)
+    config = core.get_config()
+    assert core.__class__.from_config(config).get_config() == config
+    assert config["color_groups"] == GROUPS and HIDDEN in (config.get("units"), config.get("filters"))
+
+
+@pytest.mark.parametrize("arch", list_archs())
+def test_scans_lstm_says_whether_the_core_runs_an_lstm_scan(arch, monkeypatch):
+    calls = []
+    original = LSTMScan.__call__
+    monkeypatch.setattr(
+        LSTMScan, "__call__", lambda self, *args, **kwargs: calls.append(1) or original(self, *args, **kwargs)
+    )
+    core, inputs, _ = built_core(arch, conditional=False)
+    core(inputs, inputs[..., :GROUPS] if core.reads_row_context or core.side_stream else None)
+    assert core.scans_lstm == bool(calls)

@@ -22,7 +22,7 @@ import onnxruntime
 import pytest
 import tensorflow as tf
 
-from pixelrnn_keras import MultiScalePixelRNN, PixelRNN
+from pixelrnn_keras import MultiScalePixelRNN
 from pixelrnn_keras.cli import main as cli_main
 from pixelrnn_keras.export import VerificationError, adapters, onnx_graphs, to_onnx, to_saved_model
 from pixelrnn_keras.export.output import atomic_directory
@@ -40,35 +40,6 @@ CASES = {
 }
 ARCHS = list(CASES)
 InvalidArgument = onnxruntime.capi.onnxruntime_pybind11_state.InvalidArgument
-
-
-TINY = dict(num_layers=1, hidden=4, head_units=8)
-
-
-def perturbed(model):
-    """`model` with perturbed weights (biases too): no unit or gate at a degenerate value."""
-    rng = np.random.default_rng(1)
-    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
-    return model
-
-
-def tiny_model(arch):
-    shape, levels = CASES[arch]
-    return perturbed(PixelRNN(arch, shape, levels=levels, **TINY))
-
-
-def tiny_multi_scale():
-    return perturbed(
-        MultiScalePixelRNN(
-            (8, 8, 1),
-            4,
-            levels=2,
-            low=dict(arch="pixelcnn", **TINY),
-            high=dict(arch="row_lstm", **TINY),
-            condition_features=4,
-            condition_layers=1,
-        )
-    )
 
 
 def noise_of(model, num, seed):
@@ -89,8 +60,8 @@ def keras_samples(model, noise, temperature=1.0):
 
 
 @pytest.fixture(scope="module")
-def models():
-    return {arch: tiny_model(arch) for arch in ARCHS}
+def models(tiny_model):
+    return {arch: tiny_model(arch, *CASES[arch]) for arch in ARCHS}
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +92,8 @@ def onnx_exports(models, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def multi_scale():
-    return tiny_multi_scale()
+def multi_scale(tiny_multi_scale):
+    return tiny_multi_scale((8, 8, 1), 4, 2, "pixelcnn", "row_lstm", condition_features=4, condition_layers=1)
 
 
 @pytest.fixture(scope="module")
@@ -371,9 +342,9 @@ def test_onnx_graphs_check_and_match_keras_at_any_batch_size(models, onnx_export
         np.testing.assert_array_equal(sampled, expected[:num])
 
 
-def test_loops_that_share_a_function_convert():
+def test_loops_that_share_a_function_convert(tiny_model):
     """The Diagonal BiLSTM layers share one compiled scan: each loop is converted on its own copy."""
-    model = perturbed(PixelRNN("diagonal_bilstm", (8, 8, 1), levels=2, **{**TINY, "num_layers": 2}))
+    model = tiny_model("diagonal_bilstm", (8, 8, 1), 2, num_layers=2)
     function, signature, output = onnx_graphs.onnx_functions(model)["log_prob"]
     proto = onnx_graphs.convert_function(function, signature, output, onnx_graphs.DEFAULT_OPSET)
     onnx.checker.check_model(proto, full_check=True)
@@ -430,10 +401,8 @@ def test_onnx_log_prob_of_values_out_of_range_is_minus_infinity(models, sessions
 
 
 @pytest.fixture(scope="module")
-def class_model():
-    model = PixelRNN("row_lstm", (8, 8, 1), levels=2, num_classes=3, **TINY)
-    model.build(None)
-    return perturbed(model)
+def class_model(tiny_model):
+    return tiny_model("row_lstm", (8, 8, 1), 2, num_classes=3)
 
 
 @pytest.fixture(scope="module")

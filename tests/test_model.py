@@ -17,15 +17,8 @@ from pixelrnn_keras.models import PAPER_PRESETS, preset_config
 ARCHS = list_archs()
 SHAPE = (4, 5, 3)  # non-square on purpose
 LEVELS = 16
-TINY = dict(levels=LEVELS, num_layers=1, hidden=4, head_units=8)
-
-
-def tiny_model(arch, shape=SHAPE, randomize=True, **overrides):
-    model = PixelRNN(arch, shape, **{**TINY, **overrides})
-    if randomize:
-        rng = np.random.default_rng(1)
-        model.set_weights([w + rng.normal(0, 0.2, w.shape).astype(w.dtype) for w in model.get_weights()])
-    return model
+TINY = dict(levels=LEVELS, num_layers=1, hidden=4, head_units=8)  # what tiny_model builds
+SCALE = 0.2  # the weight perturbation this module's checks were written against
 
 
 def images(n, shape=SHAPE, levels=LEVELS, seed=0, dtype="int32"):
@@ -45,9 +38,9 @@ def numpy_log_prob(x, logits):
 
 
 @pytest.fixture(scope="module")
-def models():
+def models(tiny_model):
     """One tiny randomized model per arch, built once for the module."""
-    return {arch: tiny_model(arch) for arch in ARCHS}
+    return {arch: tiny_model(arch, SHAPE, LEVELS, scale=SCALE) for arch in ARCHS}
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,8 +112,8 @@ FIT_CASES = [
 
 
 @pytest.mark.parametrize("arch,jit_compile", FIT_CASES)
-def test_fit_uint8_reports_loss_and_bits_per_dim(arch, jit_compile):
-    model = tiny_model(arch, randomize=False)
+def test_fit_uint8_reports_loss_and_bits_per_dim(tiny_model, arch, jit_compile):
+    model = tiny_model(arch, SHAPE, LEVELS, weights="initial")
     model.compile(keras.optimizers.RMSprop(1e-3), jit_compile=jit_compile)
     x = images(16, dtype="uint8")
     history = model.fit(x, batch_size=16, epochs=1, verbose=0)
@@ -128,20 +121,20 @@ def test_fit_uint8_reports_loss_and_bits_per_dim(arch, jit_compile):
     assert np.all(np.isfinite(np.asarray(model(x[:2]))))
 
 
-def test_fit_several_batches_keeps_bits_per_dim_consistent():
+def test_fit_several_batches_keeps_bits_per_dim_consistent(tiny_model):
     """Uneven batches (16 = 6 + 6 + 4): both metrics are per-image means over the epoch."""
-    model = tiny_model("pixelcnn", randomize=False)
+    model = tiny_model("pixelcnn", SHAPE, LEVELS, weights="initial")
     model.compile(keras.optimizers.RMSprop(1e-3))
     history = model.fit(images(16, dtype="uint8"), batch_size=6, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
     _check_history(history, SHAPE)
 
 
-def test_fit_accepts_dataset_of_images_and_anything():
+def test_fit_accepts_dataset_of_images_and_anything(tiny_model):
     x = images(8, dtype="uint8")
     y = np.array(["anything"] * 8)  # never read: the images are their own target
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
-    model = tiny_model("pixelcnn", randomize=False)
+    model = tiny_model("pixelcnn", SHAPE, LEVELS, weights="initial")
     model.compile(keras.optimizers.Adam(1e-3))
     _check_history(model.fit(dataset, epochs=1, verbose=0), SHAPE)
     # A dataset of images alone works too.
@@ -150,18 +143,18 @@ def test_fit_accepts_dataset_of_images_and_anything():
 
 
 @pytest.mark.parametrize("optimizer", [lambda: keras.optimizers.RMSprop(1e-2), lambda: keras.optimizers.Adam(1e-2)])
-def test_optimizers_reduce_the_loss_on_a_fixed_batch(optimizer):
+def test_optimizers_reduce_the_loss_on_a_fixed_batch(tiny_model, optimizer):
     """One batch per epoch: epoch 1 reports the loss before any update, the last epoch after 7 updates."""
     x = images(8, dtype="uint8", seed=5)
-    model = tiny_model("pixelcnn", randomize=False)
+    model = tiny_model("pixelcnn", SHAPE, LEVELS, weights="initial")
     model.compile(optimizer())
     losses = model.fit(x, batch_size=8, epochs=8, verbose=0, shuffle=False).history["loss"]
     assert losses[-1] < losses[0] - 1.0, losses
     assert all(np.isfinite(losses))
 
 
-def test_fit_rejects_float_images():
-    model = tiny_model("pixelcnn", randomize=False)
+def test_fit_rejects_float_images(tiny_model):
+    model = tiny_model("pixelcnn", SHAPE, LEVELS, weights="initial")
     model.compile(keras.optimizers.Adam(1e-3))
     with pytest.raises(ValueError, match="images"):
         model.fit(images(4).astype("float32"), epochs=1, verbose=0)
@@ -213,11 +206,11 @@ def test_keras_file_round_trip_in_process(arch, models, tmp_path):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_weights_file_round_trip_into_a_new_model(arch, models, tmp_path):
+def test_weights_file_round_trip_into_a_new_model(tiny_model, arch, models, tmp_path):
     model = models[arch]
     path = tmp_path / "model.weights.h5"
     model.save_weights(path)
-    fresh = tiny_model(arch, randomize=False)
+    fresh = tiny_model(arch, SHAPE, LEVELS, weights="initial")
     x = images(2, seed=6)
     assert not np.array_equal(np.asarray(fresh(x)), np.asarray(model(x)))
     fresh.load_weights(path)
@@ -242,8 +235,8 @@ def test_config_round_trip(arch, models):
     assert revived.image_shape == SHAPE
 
 
-def test_skip_connections_build_and_round_trip(tmp_path):
-    model = tiny_model("pixelcnn", num_layers=2, skip_connections=True)
+def test_skip_connections_build_and_round_trip(tiny_model, tmp_path):
+    model = tiny_model("pixelcnn", SHAPE, LEVELS, scale=SCALE, num_layers=2, skip_connections=True)
     assert len(model.skips) == 2
     x = images(2)
     logits = np.asarray(model(x))
@@ -369,8 +362,8 @@ def test_constructor_errors(kwargs):
         PixelRNN(**args)
 
 
-def test_rank_3_input_accepted_when_single_channel():
-    model = tiny_model("pixelcnn", shape=(4, 5, 1), levels=2, hidden=2, head_units=4)
+def test_rank_3_input_accepted_when_single_channel(tiny_model):
+    model = tiny_model("pixelcnn", (4, 5, 1), 2, scale=SCALE, hidden=2, head_units=4)
     x4 = images(2, shape=(4, 5, 1), levels=2)
     x3 = x4[..., 0]
     logits = np.asarray(model(x4))
@@ -383,3 +376,13 @@ def test_rank_3_input_accepted_when_single_channel():
     # And a rank-3 array trains.
     model.compile(keras.optimizers.Adam(1e-3))
     _check_history(model.fit(x3.astype("uint8"), batch_size=2, epochs=1, verbose=0), (4, 5, 1))
+
+
+def test_a_pixel_rnn_is_one_stage_over_the_whole_image(models):
+    model = models["pixelcnn"]
+    (stage,) = model.stages()
+    assert stage.network is model and stage.factor == 1 and stage.condition is None
+    assert stage.coded.shape == SHAPE[:2] and stage.coded.all()
+    # A network conditioned from outside has no stages of its own: the model that conditions it does.
+    with pytest.raises(ValueError, match="condition comes from outside"):
+        PixelRNN("pixelcnn", SHAPE, **TINY, condition_features=2).stages()

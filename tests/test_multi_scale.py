@@ -25,37 +25,32 @@ CAUSALITY_CASES = [
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
 
-def random_model(high_arch, shape, levels, low_size=4, low_arch="pixelcnn", condition_layers=1, **high):
-    model = MultiScalePixelRNN(
-        shape,
-        low_size,
-        levels=levels,
-        low={"arch": low_arch, "num_layers": 1, "hidden": 4, "head_units": 8},
-        high={"arch": high_arch, "num_layers": 1, "hidden": 4, "head_units": 12, **high},
-        condition_features=3,
-        condition_layers=condition_layers,
-    )
-    # Perturb every weight (biases too), so that no unit or gate sits at a degenerate value.
-    rng = np.random.default_rng(1)
-    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
-    return model
+@pytest.fixture(scope="module")
+def random_model(tiny_multi_scale):
+    """`random_model(high_arch, shape, levels, low_size=4, low_arch="pixelcnn", condition_layers=1,
+    **high)`: 1-layer networks with perturbed weights, 3 condition features, initialized from a
+    fixed seed whatever ran before (the checks of what the condition reaches need live ReLUs)."""
 
+    def build(high_arch, shape, levels, low_size=4, low_arch="pixelcnn", condition_layers=1, **high):
+        keras.utils.set_random_seed(1)
+        return tiny_multi_scale(
+            shape,
+            low_size,
+            levels,
+            low_arch,
+            high_arch,
+            high={"head_units": 12, **high},
+            condition_features=3,
+            condition_layers=condition_layers,
+        )
 
-def perturbed(flat, levels):
-    """(D + 1, D) batch: `flat` unchanged, then with each sub-pixel in turn moved by levels // 2."""
-    batch = np.repeat(flat[None], flat.size + 1, axis=0)
-    for q in range(flat.size):
-        batch[q + 1, q] = (flat[q] + levels // 2) % levels
-    return batch
-
-
-def changed_logits(logits):
-    """(q, p) bool from logits (Q + 1, P, levels): whether perturbation q changed output p."""
-    return np.abs(logits[1:] - logits[:1]).max(axis=-1) > 0
+    return build
 
 
 @pytest.mark.parametrize("arch,shape,levels", CAUSALITY_CASES)
-def test_high_network_is_causal_in_the_full_image_and_sees_all_of_the_small_one(arch, shape, levels, float64, rng):
+def test_high_network_is_causal_in_the_full_image_and_sees_all_of_the_small_one(
+    moved_one_at_a_time, changed_outputs, random_model, arch, shape, levels, float64, rng
+):
     model = random_model(arch, shape, levels)
     low_shape = model.low.image_shape
     d, d_low = int(np.prod(shape)), int(np.prod(low_shape))
@@ -65,14 +60,14 @@ def test_high_network_is_causal_in_the_full_image_and_sees_all_of_the_small_one(
         small = rng.integers(0, levels, low_shape).reshape(-1)
         # The n x n image varies, the condition image stays fixed...
         condition = model.condition_map(small.reshape(1, *low_shape))
-        batch = perturbed(image, levels).reshape(-1, *shape)
+        batch = moved_one_at_a_time(image, levels).reshape(-1, *shape)
         logits = np.asarray(model.high(batch, tf.repeat(condition, len(batch), 0))).reshape(d + 1, d, levels)
-        image_dep |= changed_logits(logits)
+        image_dep |= changed_outputs(logits)
         # ...and the other way round.
-        smalls = perturbed(small, levels).reshape(-1, *low_shape)
+        smalls = moved_one_at_a_time(small, levels).reshape(-1, *low_shape)
         images = np.repeat(image.reshape(1, *shape), len(smalls), 0)
         logits = np.asarray(model.high(images, model.condition_map(smalls))).reshape(d_low + 1, d, levels)
-        low_dep |= changed_logits(logits)
+        low_dep |= changed_outputs(logits)
     q, p = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
     leaks = np.argwhere(image_dep & (q >= p))
     assert leaks.size == 0, f"{arch}: outputs depend on own/later sub-pixels, e.g. (q, p) = {leaks[:5].tolist()}"
@@ -82,7 +77,7 @@ def test_high_network_is_causal_in_the_full_image_and_sees_all_of_the_small_one(
 
 
 @pytest.mark.parametrize("arch", ["pixelcnn", "row_lstm", "gated_pixelcnn"])
-def test_first_pixel_depends_on_every_pixel_of_the_small_image(arch, float64, rng):
+def test_first_pixel_depends_on_every_pixel_of_the_small_image(moved_one_at_a_time, random_model, arch, float64, rng):
     """With 3 conditioning 3x3 convolutions at 4x4, the map at (0, 0) sees the whole 4x4 image.
 
     (The first pixel's bias is the same for every arch; the Diagonal BiLSTM's plumbing is checked
@@ -92,13 +87,13 @@ def test_first_pixel_depends_on_every_pixel_of_the_small_image(arch, float64, rn
     seen = np.zeros(16, bool)
     for _ in range(3):
         small = rng.integers(0, 2, 16)
-        smalls = perturbed(small, 2).reshape(-1, 4, 4, 1)
+        smalls = moved_one_at_a_time(small, 2).reshape(-1, 4, 4, 1)
         logits = np.asarray(model.high(np.repeat(image, 17, 0), model.condition_map(smalls)))[:, 0, 0, 0]
         seen |= np.abs(logits[1:] - logits[:1]).max(axis=-1) > 0
     assert seen.all(), f"{arch}: pixel (0, 0) misses small-image pixels {np.flatnonzero(~seen).tolist()}"
 
 
-def test_log_prob_is_the_small_image_term_plus_the_off_grid_term(rng):
+def test_log_prob_is_the_small_image_term_plus_the_off_grid_term(random_model, rng):
     model = random_model("row_lstm", (8, 8, 3), 16)
     images = rng.integers(0, 16, (3, 8, 8, 3))
     small = images[:, ::2, ::2]
@@ -116,7 +111,7 @@ def test_log_prob_is_the_small_image_term_plus_the_off_grid_term(rng):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_probabilities_of_all_images_sum_to_one(arch):
+def test_probabilities_of_all_images_sum_to_one(random_model, arch):
     """2x2 images with 3 levels, s = 1: all 3**4 images."""
     model = random_model(arch, (2, 2, 1), 3, low_size=1)
     images = np.array(list(itertools.product(range(3), repeat=4))).reshape(-1, 2, 2, 1)
@@ -130,7 +125,7 @@ def test_probabilities_of_all_images_sum_to_one(arch):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_two_stage_cached_sampler_equals_naive(arch, float64):
+def test_two_stage_cached_sampler_equals_naive(random_model, arch, float64):
     """Each arch at the upper scale (the single-scale loops are checked per arch in test_sampling.py)."""
     shape, levels = (8, 8, 1), 2
     model = random_model(arch, shape, levels, low_arch="row_lstm" if arch == "pixelcnn" else "pixelcnn")
@@ -150,7 +145,7 @@ def test_two_stage_cached_sampler_equals_naive(arch, float64):
     assert len({cached[k].tobytes() for k in range(num)}) == num  # distinct noise per image
 
 
-def test_sample_and_complete(float64, rng):
+def test_sample_and_complete(random_model, float64, rng):
     model = random_model("pixelcnn", (8, 8, 1), 2, low_arch="row_lstm")
     first = np.asarray(model.sample(2, seed=3, method="cached"))
     assert first.shape == (2, 8, 8, 1) and first.dtype == np.int32 and set(np.unique(first)) <= {0, 1}
@@ -169,7 +164,7 @@ def test_sample_and_complete(float64, rng):
     np.testing.assert_array_equal(everything, images)
 
 
-def test_bad_arguments_name_what_was_expected():
+def test_bad_arguments_name_what_was_expected(random_model):
     with pytest.raises(ValueError, match="low_size"):
         MultiScalePixelRNN((8, 8, 1), 3, levels=2)
     with pytest.raises(ValueError, match="low_size"):
@@ -189,7 +184,7 @@ def test_bad_arguments_name_what_was_expected():
         model.complete(np.zeros((1, 4, 4, 1), int), np.zeros((1, 4, 4, 1), int))
 
 
-def test_keras_file_round_trip(tmp_path, rng):
+def test_keras_file_round_trip(random_model, tmp_path, rng):
     model = random_model("row_lstm", (8, 8, 1), 2, low_arch="pixelcnn")
     path = str(tmp_path / "multi.keras")
     model.save(path)
@@ -249,3 +244,18 @@ def test_training_recipe_runs_a_multi_scale_card(tmp_path, monkeypatch):
     loaded = zoo.load(card.name, weights=final)
     images = eval_images[:4]
     np.testing.assert_array_equal(np.asarray(loaded.log_prob(images)), np.asarray(model.log_prob(images)))
+
+
+def test_the_stages_are_the_low_network_over_the_grid_then_the_high_one_off_it(random_model, rng):
+    model = random_model("row_lstm", (8, 8, 1), 2)
+    low, high = model.stages()
+    assert (low.name, low.network, low.factor, low.condition) == ("low", model.low, 2, None)
+    assert low.coded.shape == (4, 4) and low.coded.all()
+    assert (high.name, high.network, high.factor) == ("high", model.high, 1)
+    np.testing.assert_array_equal(high.coded, ~model.grid_mask())
+    images = rng.integers(0, 2, (2, 8, 8, 1))
+    condition = np.asarray(high.condition(images, None))
+    np.testing.assert_array_equal(condition, model.condition_map(images[:, ::2, ::2]))
+    # The high stage's condition reads the low stage's sub-pixels only.
+    off_grid = ~model.grid_mask()[None, :, :, None]
+    np.testing.assert_array_equal(high.condition(np.where(off_grid, 1 - images, images), None), condition)

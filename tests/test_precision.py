@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pixelrnn_keras import PixelRNN
 from pixelrnn_keras.codec import compress, decompress
 from pixelrnn_keras.layers import list_archs
 
@@ -12,9 +11,15 @@ ARCHS = list_archs()
 SHAPE, LEVELS = (5, 4, 3), 8
 
 
-def small_model(arch, dtype=None):
-    kwargs = {} if dtype is None else {"dtype": dtype}
-    return PixelRNN(arch, SHAPE, levels=LEVELS, num_layers=2, hidden=6, head_units=8, **kwargs)
+@pytest.fixture(scope="module")
+def small_model(tiny_model):
+    """`small_model(arch, dtype=None)`: 2 layers of 6 units, as initialized."""
+
+    def build(arch, dtype=None):
+        kwargs = {} if dtype is None else {"dtype": dtype}
+        return tiny_model(arch, SHAPE, LEVELS, weights="initial", num_layers=2, hidden=6, **kwargs)
+
+    return build
 
 
 def images(num=3, seed=0):
@@ -22,7 +27,7 @@ def images(num=3, seed=0):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_a_mixed_bfloat16_model_has_float32_logits_and_loads_into_a_float32_one(arch):
+def test_a_mixed_bfloat16_model_has_float32_logits_and_loads_into_a_float32_one(small_model, arch):
     mixed = small_model(arch, "mixed_bfloat16")
     assert mixed.compute_dtype == "bfloat16"
     assert all(w.dtype == "float32" for w in mixed.weights)
@@ -37,14 +42,14 @@ def test_a_mixed_bfloat16_model_has_float32_logits_and_loads_into_a_float32_one(
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_the_codec_is_exact_for_a_mixed_bfloat16_model(arch):
+def test_the_codec_is_exact_for_a_mixed_bfloat16_model(small_model, arch):
     model = small_model(arch, "mixed_bfloat16")
     x = images(num=2, seed=1).numpy()
     np.testing.assert_array_equal(decompress(model, compress(model, x)), x)
 
 
 @pytest.mark.parametrize("arch", ["row_lstm", "diagonal_bilstm"])
-def test_forward_only_log_prob_equals_the_training_forward_and_keeps_its_gradient(arch):
+def test_forward_only_log_prob_equals_the_training_forward_and_keeps_its_gradient(small_model, arch):
     model = small_model(arch)
     x = images()
     with tf.GradientTape() as tape:

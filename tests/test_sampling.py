@@ -5,41 +5,25 @@ The matrix runs in float64, where the two samplers' logits (matmuls per pixel vs
 convolutions and scans) differ by ~1e-15 and an argmax can never flip on rounding.
 """
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from pixelrnn_keras import PixelRNN
 from pixelrnn_keras.layers import list_archs
-from pixelrnn_keras.sampling import generate, gumbel_noise, sample
+from pixelrnn_keras.sampling import generate, gumbel_noise, sample, two_stage
 
 ARCHS = list_archs()
 CASES = [((8, 8, 3), 256), ((8, 8, 1), 2)]
-DATA = Path(__file__).resolve().parent / "data"
 NUM = 4  # one batch size throughout (training too): each model compiles each loop once
 
 
-def tiny_model(arch, shape, levels, num_layers=2, hidden=4, **config):
-    model = PixelRNN(arch, shape, levels=levels, num_layers=num_layers, hidden=hidden, head_units=12, **config)
-    # Perturb every weight (biases too), so that no unit or gate sits at a degenerate value.
-    rng = np.random.default_rng(1)
-    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
-    return model
+HEAD_UNITS = 12
 
 
-def real_images(shape, levels):
-    """Real images of `shape`: CIFAR-10 corners (256 levels) or binarized 8x8 digits / MNIST (2 levels)."""
-    if levels == 256:
-        return np.load(DATA / "cifar10_small.npz")["x_train"][: 4 * NUM, : shape[0], : shape[1]]
-    return (np.load(DATA / "digits8.npz")["images"][: 4 * NUM, ..., None] > 6).astype("uint8")
-
-
-def train_a_few_steps(model):
+def train_a_few_steps(model, real_images):
     model.compile(keras.optimizers.Adam(3e-2), jit_compile=False)
-    model.fit(real_images(model.image_shape, model.levels), batch_size=NUM, epochs=1, verbose=0)
+    model.fit(real_images(model.image_shape, model.levels, 4 * NUM), batch_size=NUM, epochs=1, verbose=0)
 
 
 def assert_exact(model, seed, temperature=1.0, values=None, known=None, jit_compile=True):
@@ -81,15 +65,15 @@ SAMPLER_CASES = [
 
 
 @pytest.mark.parametrize("arch,shape,levels", SAMPLER_CASES)
-def test_cached_sampler_equals_naive_before_and_after_training(arch, shape, levels, float64):
+def test_cached_sampler_equals_naive_before_and_after_training(tiny_model, real_images, arch, shape, levels, float64):
     # One layer keeps CI fast; two where a layer's caches are fed most intricately (the Diagonal
     # BiLSTM's rows, three colours; the Gated PixelCNN's vertical stack, from block to block).
     # Every arch runs two layers in the test without XLA below.
     intricate = (arch, shape[-1]) == ("diagonal_bilstm", 3) or arch == "gated_pixelcnn"
-    model = tiny_model(arch, shape, levels, num_layers=2 if intricate else 1)
+    model = tiny_model(arch, shape, levels, num_layers=2 if intricate else 1, head_units=HEAD_UNITS)
     for weights in ("random", "trained"):
         if weights == "trained":
-            train_a_few_steps(model)
+            train_a_few_steps(model, real_images)
         sampled = assert_exact(model, seed=1)
         images, known = bottom_half_unknown(model)
         completed = assert_exact(model, seed=3, temperature=0.7, values=images, known=known)
@@ -103,17 +87,26 @@ def test_cached_sampler_equals_naive_before_and_after_training(arch, shape, leve
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_28x28_binary_model_cached_equals_naive_in_float32(arch):
+def test_28x28_binary_model_cached_equals_naive_in_float32(tiny_model, arch):
     """The real dtype and a real size; with two levels, a near-tie within float32 rounding over
     these 3136 draws is ~1e-3 likely."""
-    assert_exact(tiny_model(arch, (28, 28, 1), 2, num_layers=1), seed=4)
+    assert_exact(tiny_model(arch, (28, 28, 1), 2, head_units=HEAD_UNITS), seed=4)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_loops_without_xla_on_a_non_square_image_and_other_options(arch, float64):
+def test_loops_without_xla_on_a_non_square_image_and_other_options(tiny_model, arch, float64):
     """Both loops run without XLA too; a non-square image catches mixed-up rows and columns;
     skip connections and other kernel sizes change the caches."""
-    model = tiny_model(arch, (4, 5, 3), 16, skip_connections=True, kernel_size=5, first_kernel_size=3)
+    model = tiny_model(
+        arch,
+        (4, 5, 3),
+        16,
+        num_layers=2,
+        head_units=HEAD_UNITS,
+        skip_connections=True,
+        kernel_size=5,
+        first_kernel_size=3,
+    )
     images, _ = bottom_half_unknown(model)
     # Known sub-pixels at random: some pixels partly known, a different pattern in every image.
     known = np.random.default_rng(0).random(images.shape) < 0.5
@@ -121,8 +114,8 @@ def test_loops_without_xla_on_a_non_square_image_and_other_options(arch, float64
 
 
 @pytest.fixture(scope="module")
-def model():
-    return tiny_model("pixelcnn", (8, 8, 1), 2, num_layers=1)
+def model(tiny_model):
+    return tiny_model("pixelcnn", (8, 8, 1), 2, head_units=HEAD_UNITS)
 
 
 def test_seeds_are_reproducible(model):
@@ -190,3 +183,10 @@ def test_complete_checks_temperature_and_method(model):
         model.complete(*bottom_half_unknown(model), temperature=0)
     with pytest.raises(ValueError, match="method"):
         model.complete(*bottom_half_unknown(model), method="fast")
+
+
+def test_a_pixel_rnn_drawn_as_its_one_stage_gives_its_samples(model):
+    """The stage loop (sampling/two_stage.py) draws a one-stage model as `sample` does, from the same seed."""
+    shape = (NUM, *model.image_shape)
+    images, _ = two_stage.draw(model, tf.zeros(shape, tf.int32), tf.zeros(shape, tf.bool), 7, 1.0)
+    np.testing.assert_array_equal(images, model.sample(NUM, seed=7))

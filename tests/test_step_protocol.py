@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pixelrnn_keras import MultiScalePixelRNN, PixelRNN
 from pixelrnn_keras.layers import MaskedConv2D, core_class, list_archs
 from pixelrnn_keras.layers.incremental import PixelStepLayer, RowStepLayer
 from pixelrnn_keras.models import PixelSteps
@@ -29,22 +28,14 @@ def test_the_first_convolution_is_a_pixel_step_layer_that_writes():
     assert isinstance(conv, PixelStepLayer) and not isinstance(conv, RowStepLayer) and callable(conv.write)
 
 
-def randomized(model, seed=1):
-    rng = np.random.default_rng(seed)
-    model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
-    return model
-
-
-def networks(arch):
+def networks(arch, tiny_model, tiny_multi_scale):
     """{name: (PixelSteps network, images it is driven over)}."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, LEVELS, (BATCH, *SHAPE)).astype("int32")
-    small = dict(num_layers=2, hidden=4, head_units=8)
-    plain = randomized(PixelRNN(arch, SHAPE, levels=LEVELS, **small))
-    classes = randomized(PixelRNN(arch, SHAPE, levels=LEVELS, num_classes=3, **small))
-    two_scales = randomized(
-        MultiScalePixelRNN(SHAPE, 2, levels=LEVELS, low={"arch": arch, **small}, high={"arch": arch, **small})
-    )
+    plain = tiny_model(arch, SHAPE, LEVELS, num_layers=2)
+    classes = tiny_model(arch, SHAPE, LEVELS, num_layers=2, num_classes=3)
+    two_layers = {"num_layers": 2}
+    two_scales = tiny_multi_scale(SHAPE, 2, LEVELS, arch, arch, low=two_layers, high=two_layers)
     low_images = np.asarray(two_scales.subsample(images))
     return {
         "plain": (plain, images),
@@ -71,8 +62,8 @@ def same_leaves(before, after):
 
 
 @pytest.mark.parametrize("arch", list_archs())
-def test_every_network_follows_the_pixel_steps_protocol(arch):
-    for name, (network, images) in networks(arch).items():
+def test_every_network_follows_the_pixel_steps_protocol(tiny_model, tiny_multi_scale, arch):
+    for name, (network, images) in networks(arch, tiny_model, tiny_multi_scale).items():
         assert isinstance(network, PixelSteps), name
         height, width, channels = network.image_shape
         expected = np.asarray(network(images))

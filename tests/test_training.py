@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 
-import h5py
 import keras
 import numpy as np
 import pytest
@@ -48,14 +47,6 @@ def start_child(*args, **env):
 def finish(process, timeout=300):
     output, _ = process.communicate(timeout=timeout)
     return process.returncode, output
-
-
-def h5_arrays(path):
-    """{dataset path: array} of every array in a .weights.h5 file (the model's and the optimizer's)."""
-    arrays = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
-    return arrays
 
 
 # --- The data stream ---------------------------------------------------------------------
@@ -97,7 +88,7 @@ def test_step_dataset_errors(kwargs):
 # --- Resuming ----------------------------------------------------------------------------
 
 
-def test_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
+def test_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(h5_arrays, tmp_path):
     """SIGKILL in epoch 2 of 3, restart: the final weights (and optimizer state) equal an uninterrupted run's."""
     kill_at = training_child.STEPS + training_child.STEPS // 2  # the middle of the second epoch
     uninterrupted = start_child("run", tmp_path / "whole")
@@ -123,7 +114,7 @@ def test_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(tmp
     assert epochs == [0, 1, 2]  # epoch 1 was logged once, after the restart
 
 
-def tiny_model():
+def card_model():
     model = PixelRNN(**training_child.tiny_card().config)
     model.compile(keras.optimizers.Adam(1e-2))
     return model
@@ -131,7 +122,7 @@ def tiny_model():
 
 def test_backup_restores_weights_optimizer_and_epoch_and_cleans_up(tmp_path):
     images = training_child.digits()[0][:32]
-    model = tiny_model()
+    model = card_model()
 
     class Stop(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -150,7 +141,7 @@ def test_backup_restores_weights_optimizer_and_epoch_and_cleans_up(tmp_path):
     assert os.path.isfile(tmp_path / "backup" / "training_metadata.json")
     assert AtomicBackupAndRestore(tmp_path / "backup").saved_epoch() == 2
 
-    fresh = tiny_model()
+    fresh = card_model()
     restore = AtomicBackupAndRestore(tmp_path / "backup")
     history = fresh.fit(images, batch_size=16, epochs=3, callbacks=[restore], verbose=0)
     assert history.epoch == [2] and int(fresh.optimizer.iterations.numpy()) == 6  # Adam's step count came back
@@ -158,7 +149,7 @@ def test_backup_restores_weights_optimizer_and_epoch_and_cleans_up(tmp_path):
 
     # A kill while the next backup is written leaves a partial file behind; the state still names epoch 3.
     (tmp_path / "backup" / "epoch-0004.partial.weights.h5").write_bytes(b"half a file")
-    again = tiny_model()
+    again = card_model()
     restore = AtomicBackupAndRestore(tmp_path / "backup")
     history = again.fit(images, batch_size=16, epochs=3, callbacks=[restore], verbose=0)
     assert history.epoch == []  # all 3 epochs are done already

@@ -1,94 +1,110 @@
-"""Conditional networks as `Stepper` models, their condition read from a variable set per batch.
+"""A model's conditioned stages as `Stepper` models, their condition read from variables set per batch.
 
-A `Stepper` compiles its functions once per model and batch size, but a conditional network's
-condition changes with every batch: the upper network of a `MultiScalePixelRNN` is conditioned on
-the batch's s x s images, a class-conditional `PixelRNN` on the batch's labels. So that input lives
-in a variable, set before every `Stepper.start`, and `init_cache` computes the condition map from
-that variable when the compiled `start` runs; no batch's condition is ever compiled in.
+A `Stepper` compiles its functions once per model and batch size, but a stage's condition changes
+with every batch: the upper network of a `MultiScalePixelRNN` is conditioned on the batch's s x s
+images, a class-conditional `PixelRNN` on the batch's labels. So those inputs live in variables,
+set before every `Stepper.start`, and `init_cache` computes the condition map from them when the
+compiled `start` runs; no batch's condition is ever compiled in.
 """
 
 import weakref
 
+import numpy as np
 import tensorflow as tf
 
 from pixelrnn_keras.codec.steps import kept_per_model
+from pixelrnn_keras.sampling.conditioned import Conditioned
 
 
-class _VariableConditioned:
-    """The one-pixel step API of a conditional network whose condition comes from `self._input`, a
-    variable of shape `shape` and `dtype` (batch first) that `set_input` assigns.
+class StageSteps(Conditioned):
+    """The one-pixel step API of stage `index` of `model` (`model.stages()[index]`, one with a
+    condition), conditioned on the images and labels that `set_input` puts in variables.
+
+    A `Conditioned` (what the samplers drive) holds its network and a fixed condition map; this
+    one looks both up on every call instead: the network through a weak reference to the model
+    (instances are kept per model, as long as the model lives), and the condition map from the
+    variables, computed when the compiled `start` runs, so that one program serves every batch.
 
     Usage, for every batch: `set_input(...)`, then the `Stepper` of this object as for any model
-    (`start()`, then the sub-pixels in raster order). Subclasses say which network steps and how
-    its cache starts from the variable (`_network`, `_init_cache`).
+    (`start()`, then the sub-pixels of the stage's image in raster order).
     """
 
-    _KEPT = None  # model -> {batch: instance}, per subclass
+    _KEPT = weakref.WeakKeyDictionary()  # model -> {(batch, index): instance}
 
-    def __init__(self, model, batch, shape, dtype):
-        self._model = weakref.ref(model)  # kept per model, as long as the model lives
+    def __init__(self, model, batch, index):
+        self._model = weakref.ref(model)
         self.batch = int(batch)
-        self._input = tf.Variable(tf.zeros([self.batch, *shape], dtype), trainable=False)
+        self.index = int(index)
+        self._images = tf.Variable(tf.zeros([self.batch, *model.image_shape], tf.int32), trainable=False)
+        self._labels = tf.Variable(tf.zeros([self.batch], tf.int32), trainable=False)
 
     @classmethod
-    def for_model(cls, model, batch):
-        """The model's instance for `batch`, kept while the model lives (so is its `Stepper`)."""
-        return kept_per_model(cls._KEPT, model, batch, cls)
+    def for_stage(cls, model, index, batch):
+        """The instance of stage `index` of `model` for `batch`, kept while the model lives (so is its `Stepper`)."""
+        return kept_per_model(cls._KEPT, model, (int(batch), int(index)), lambda model, key: cls(model, *key))
 
     @property
-    def image_shape(self):
-        return self._model().image_shape
+    def _stage(self):
+        return self._model().stages()[self.index]
 
     @property
-    def levels(self):
-        return self._model().levels
+    def network(self):
+        return self._stage.network
 
-    def set_input(self, value):
-        """What the next `init_cache` conditions on, (batch, ...)."""
-        self._input.assign(value)
+    @property
+    def condition(self):
+        return self._stage.condition(self._images.read_value(), self._labels.read_value())
+
+    def set_input(self, images, labels=None):
+        """What the next `init_cache` conditions on: the model's images (batch, H, W, C), of which
+        the condition reads the earlier stages' sub-pixels only, and the class labels (batch,) of
+        a class-conditional model."""
+        self._images.assign(tf.cast(images, tf.int32))
+        if labels is not None:
+            self._labels.assign(tf.cast(labels, tf.int32))
 
     def init_cache(self, batch):
         if batch != self.batch:
-            raise ValueError(f"batch must be {self.batch} (the size of the condition's variable), got {batch}")
-        return self._init_cache(self._model(), self._input.read_value())
-
-    def step(self, cache, pixel, i, j):
-        return self._network().step(cache, pixel, i, j)
-
-    def end_pixel(self, cache, pixel, i, j):
-        return self._network().end_pixel(cache, pixel, i, j)
-
-    def end_row(self, cache, i, row):
-        return self._network().end_row(cache, i, row)
+            raise ValueError(f"batch must be {self.batch} (the size of the condition's variables), got {batch}")
+        return super().init_cache(batch)
 
 
-class UpperSteps(_VariableConditioned):
-    """The one-pixel step API of `model.high` conditioned on `model.condition_map(low_images)`, for
-    a `MultiScalePixelRNN` `model`; `set_input(low_images)` (batch, s, s, C) before each batch."""
+# The two conditioned stages codec/coding.py drives by name; once it loops over `model.stages()`
+# with `StageSteps.for_stage`, they go.
+
+
+class UpperSteps(StageSteps):
+    """The high stage of a `MultiScalePixelRNN` `model`; `set_input(low_images)` (batch, s, s, C)
+    before each batch."""
 
     _KEPT = weakref.WeakKeyDictionary()
 
     def __init__(self, model, batch):
-        super().__init__(model, batch, model.low.image_shape, tf.int32)
+        super().__init__(model, batch, index=1)
 
-    def _network(self):
-        return self._model().high
+    @classmethod
+    def for_model(cls, model, batch):
+        return kept_per_model(cls._KEPT, model, batch, cls)
 
-    def _init_cache(self, model, low_images):
-        return model.high.init_cache(self.batch, model.condition_map(low_images))
+    def set_input(self, low_images):
+        f = self._model().factor
+        images = np.zeros(self._images.shape, np.int32)
+        images[:, ::f, ::f] = low_images
+        super().set_input(images)
 
 
-class ClassSteps(_VariableConditioned):
-    """The one-pixel step API of a class-conditional `PixelRNN` `model` given the batch's labels;
-    `set_input(labels)` (batch,) int32 before each batch."""
+class ClassSteps(StageSteps):
+    """A class-conditional `PixelRNN` `model` given the batch's labels; `set_input(labels)`
+    (batch,) int32 before each batch."""
 
     _KEPT = weakref.WeakKeyDictionary()
 
     def __init__(self, model, batch):
-        super().__init__(model, batch, [], tf.int32)
+        super().__init__(model, batch, index=0)
 
-    def _network(self):
-        return self._model()
+    @classmethod
+    def for_model(cls, model, batch):
+        return kept_per_model(cls._KEPT, model, batch, cls)
 
-    def _init_cache(self, model, labels):
-        return model.init_cache(self.batch, labels=labels)
+    def set_input(self, labels):
+        self._labels.assign(labels)

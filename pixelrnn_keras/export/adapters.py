@@ -23,7 +23,7 @@ A class-conditional PixelRNN (num_classes K > 0) takes one more input, `labels` 
 import tensorflow as tf
 
 from pixelrnn_keras.models import MultiScalePixelRNN, PixelRNN
-from pixelrnn_keras.sampling import generate, gumbel_noise, two_stage
+from pixelrnn_keras.sampling import two_stage
 from pixelrnn_keras.sampling.cached import cached_loop
 from pixelrnn_keras.sampling.conditioned import Conditioned
 
@@ -35,18 +35,19 @@ def check_model(model):
     return model
 
 
+def noise_names(model):
+    """The names of the noise inputs, one per stage, in stage order: "noise" for a one-stage
+    model, else "<stage name>_noise" ("low_noise", "high_noise")."""
+    stages = model.stages()
+    return ["noise"] if len(stages) == 1 else [f"{stage.name}_noise" for stage in stages]
+
+
 def noise_specs(model):
     """{input name: TensorSpec (None, ..., L)} of the noise a draw takes, in input order."""
-
-    def spec(image_shape, name):
-        return tf.TensorSpec([None, *image_shape, model.levels], model.compute_dtype, name=name)
-
-    if isinstance(model, MultiScalePixelRNN):
-        return {
-            "low_noise": spec(model.low.image_shape, "low_noise"),
-            "high_noise": spec(model.image_shape, "high_noise"),
-        }
-    return {"noise": spec(model.image_shape, "noise")}
+    return {
+        name: tf.TensorSpec([None, *stage.network.image_shape, model.levels], model.compute_dtype, name=name)
+        for name, stage in zip(noise_names(model), model.stages())
+    }
 
 
 def labels_spec(model):
@@ -59,10 +60,7 @@ def noise_from_seed(model, num, seed):
 
     `num` and `seed` may be ints or scalar tensors (int32 and int64) in a graph without XLA.
     """
-    if isinstance(model, MultiScalePixelRNN):
-        low, high = two_stage.stage_noise(model, num, seed)
-        return {"low_noise": low, "high_noise": high}
-    return {"noise": gumbel_noise(num, model.image_shape, model.levels, seed, model.compute_dtype)}
+    return dict(zip(noise_names(model), two_stage.stage_noise(model, num, seed)))
 
 
 def draw_from_noise(model, noise, temperature, values=None, known=None, portable=False, labels=None):
@@ -74,34 +72,35 @@ def draw_from_noise(model, noise, temperature, values=None, known=None, portable
     `model.complete` from the same noise), or with `portable` the same loop in its portable
     form, without XLA and TensorArrays, that tf2onnx converts (see `cached_loop`).
     """
-    if isinstance(model, MultiScalePixelRNN):
-        low, high = noise["low_noise"], noise["high_noise"]
-        batch = tf.shape(high)[0]
+    gumbels = _same_batch([(name, noise[name]) for name in noise_names(model)])
+    values, known = _defaults(values, known, gumbels[-1])
+    if not portable:
+        images, _ = two_stage.draw_from_noise(model, gumbels, temperature, values, known, "cached", True, labels)
+        return images
+
+    def loop(network, gumbel, temperature, values, known, condition):
+        network = network if condition is None else Conditioned(network, condition)
+        return cached_loop(network, gumbel, temperature, values, known, portable=True)
+
+    images, _ = two_stage.run_stages(model, gumbels, temperature, values, known, loop, labels)
+    return images
+
+
+def _same_batch(named_noise):
+    """The noise tensors of `named_noise` [(name, tensor)], each checked to have the last one's batch."""
+    last_name, last = named_noise[-1]
+    batch = tf.shape(last)[0]
+    checked = []
+    for name, gumbel in named_noise[:-1]:
         same = tf.debugging.assert_equal(
-            tf.shape(low)[0], batch, message="low_noise and high_noise must have the same batch size"
+            tf.shape(gumbel)[0], batch, message=f"{name} and {last_name} must have the same batch size"
         )
         with tf.control_dependencies([same]):
             # The reshape fails too where the batches differ: in ONNX, which drops assertions.
-            low = tf.reshape(low, [batch, *low.shape[1:]], name="low_noise_batch_must_equal_high_noise_batch")
-        values, known = _defaults(values, known, high)
-        if not portable:
-            images, _ = two_stage.draw_from_noise(model, low, high, temperature, values, known, "cached", True)
-            return images
-
-        def high_loop(gumbel, temperature, values, known, condition):
-            return cached_loop(Conditioned(model.high, condition), gumbel, temperature, values, known, portable=True)
-
-        images, _ = two_stage.two_stages(model, low, high, temperature, values, known, _portable(model.low), high_loop)
-        return images
-    gumbel = noise["noise"]
-    values, known = _defaults(values, known, gumbel)
-    condition = None if labels is None else model.label_condition(labels)
-    if portable:
-        network = model if condition is None else Conditioned(model, condition)
-        images, _ = _portable(network)(gumbel, temperature, values, known)
-    else:
-        images, _ = generate(model, gumbel, temperature, values, known, "cached", True, condition)
-    return images
+            checked.append(
+                tf.reshape(gumbel, [batch, *gumbel.shape[1:]], name=f"{name}_batch_must_equal_{last_name}_batch")
+            )
+    return [*checked, last]
 
 
 def _defaults(values, known, gumbel):
@@ -111,16 +110,10 @@ def _defaults(values, known, gumbel):
     return values, known
 
 
-def _portable(network):
-    def loop(gumbel, temperature, values, known):
-        return cached_loop(network, gumbel, tf.cast(temperature, gumbel.dtype), values, known, portable=True)
-
-    return loop
-
-
 def log_prob_by_comparison(model, images, labels=None):
     """(N,) float32 log p(images) (given the class `labels` of a class-conditional model) in nats,
-    in ops that tf2onnx converts.
+    in ops that tf2onnx converts: each stage's log-probabilities of the sub-pixels it codes, summed
+    (for a `MultiScalePixelRNN`, log p(x_s) + the off-grid terms of log p(x | x_s), as its `log_prob`).
 
     The log-softmax at each label is picked by comparison (tf2onnx's rank-4 one-hot fails);
     images must hold values in [0, levels) (the caller handles the others).
@@ -131,23 +124,26 @@ def log_prob_by_comparison(model, images, labels=None):
         picked = tf.cast(tf.equal(labels[..., None], tf.range(levels)), tf.float32)
         return tf.reduce_sum(tf.nn.log_softmax(tf.cast(logits, tf.float32)) * picked, axis=-1)
 
-    if isinstance(model, MultiScalePixelRNN):
-        # log p(x_s) + the off-grid terms of log p(x | x_s), as `MultiScalePixelRNN.log_prob`.
-        low_logits, high_logits = model(images)
-        factor = model.factor
-        off_grid = tf.constant(~model.grid_mask()[None, :, :, None], tf.float32)
-        low = tf.reduce_sum(log_probs(low_logits, images[:, ::factor, ::factor]), axis=[1, 2, 3])
-        return low + tf.reduce_sum(log_probs(high_logits, images) * off_grid, axis=[1, 2, 3])
-    return tf.reduce_sum(log_probs(model(images, labels=labels), images), axis=[1, 2, 3])
+    total = 0.0
+    for stage in model.stages():
+        f = stage.factor
+        stage_images = images[:, ::f, ::f]
+        condition = None if stage.condition is None else stage.condition(images, labels)
+        terms = log_probs(stage.network(stage_images, condition), stage_images)
+        if not stage.coded.all():
+            terms = terms * tf.constant(stage.coded[None, :, :, None], tf.float32)
+        total += tf.reduce_sum(terms, axis=[1, 2, 3])
+    return total
 
 
 def describe(model):
-    """{key: text} metadata of the model: its class and architecture."""
-    if isinstance(model, MultiScalePixelRNN):
-        return {
-            "pixelrnn.model": "MultiScalePixelRNN",
-            "pixelrnn.arch": f"low {model.low.arch}, high {model.high.arch}",
-            "pixelrnn.low_size": str(model.low_size),
-        }
+    """{key: text} metadata of the model: its class, its stages' architectures, and the size of a
+    multi-scale model's first stage or a class-conditional model's number of classes."""
+    stages = model.stages()
+    if len(stages) == 1:
+        archs, sizes = stages[0].network.arch, {}
+    else:
+        archs = ", ".join(f"{stage.name} {stage.network.arch}" for stage in stages)
+        sizes = {"pixelrnn.low_size": str(stages[0].network.image_shape[0])}
     classes = {"pixelrnn.num_classes": str(model.num_classes)} if model.num_classes else {}
-    return {"pixelrnn.model": "PixelRNN", "pixelrnn.arch": model.arch, **classes}
+    return {"pixelrnn.model": type(model).__name__, "pixelrnn.arch": archs, **sizes, **classes}

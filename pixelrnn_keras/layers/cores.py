@@ -15,6 +15,8 @@ Class attributes:
         row_context_shape)` as for `reads_row_context`; instances have `side_features`.
     gate_bias_per_unit: features of the `gate_bias` map per hidden unit (a conditional model's
         per-pixel bias of the core's input-to-state pre-activations).
+    scans_lstm: the core runs an LSTM scan over the image (layers/lstm_scan.py), which keeps
+        its activations for the gradient unless under `forward_only`.
 
 Methods:
     for_block(hidden, color_groups, kernel_size, **layer_kwargs): the core of one block.
@@ -26,6 +28,8 @@ Methods:
     forward_flops(height, width, hidden, channels, kernel_size): the core's useful FLOPs per
         image (one multiply-add = 2), for `bench/train.py`.
 """
+
+import keras
 
 CORES = {}
 
@@ -53,6 +57,35 @@ def core_class(arch):
     if arch not in CORES:
         raise ValueError(f"arch must be one of {list_archs()}, got {arch!r}")
     return CORES[arch]
+
+
+def set_core_arguments(core, units, color_groups, kernel_initializer, kernel_size=None):
+    """Checks the constructor arguments the cores share and sets them on `core` as `units`,
+    `color_groups`, `kernel_initializer` and, for a core with one, `kernel_size` (odd, as its
+    masks centre on the pixel). A bad value raises ValueError naming its argument."""
+    if int(units) < 1:
+        raise ValueError(f"units must be a positive int, got {units}")
+    if int(color_groups) < 1:
+        raise ValueError(f"color_groups must be a positive int, got {color_groups}")
+    if kernel_size is not None:
+        if int(kernel_size) < 1 or int(kernel_size) % 2 == 0:
+            raise ValueError(f"kernel_size must be an odd positive int, got {kernel_size}")
+        core.kernel_size = int(kernel_size)
+    core.units = int(units)
+    core.color_groups = int(color_groups)
+    core.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+
+def core_arguments_config(core):
+    """The `get_config` entries of the arguments `set_core_arguments` set on `core`."""
+    config = dict(
+        units=core.units,
+        color_groups=core.color_groups,
+        kernel_initializer=keras.initializers.serialize(core.kernel_initializer),
+    )
+    if hasattr(core, "kernel_size"):
+        config["kernel_size"] = core.kernel_size
+    return config
 
 
 def conv_flops(height, width, kernel_height, kernel_width, in_features, out_features):

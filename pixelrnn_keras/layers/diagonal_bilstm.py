@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from pixelrnn_keras.layers.cores import conv_flops, register_core
+from pixelrnn_keras.layers.cores import conv_flops, core_arguments_config, register_core, set_core_arguments
 from pixelrnn_keras.layers.diagonal_layout import diagonal_layout
 from pixelrnn_keras.layers.incremental import read_at, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
@@ -57,12 +57,11 @@ class DiagonalBiLSTM(keras.layers.Layer):
     reads_row_context = True
     side_stream = False
     gate_bias_per_unit = 8  # both directions' gates
+    scans_lstm = True
 
     def __init__(self, units, color_groups=3, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        self.units = int(units)
-        self.color_groups = int(color_groups)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        set_core_arguments(self, units, color_groups, kernel_initializer)
         self.left_input_to_state = MaskedConv2D(
             4 * self.units,
             1,
@@ -204,9 +203,5 @@ class DiagonalBiLSTM(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            units=self.units,
-            color_groups=self.color_groups,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-        )
+        config.update(core_arguments_config(self))
         return config

@@ -4,7 +4,7 @@ Decoders", NeurIPS 2016): a vertical and a horizontal stack with gated units, no
 import keras
 import tensorflow as tf
 
-from pixelrnn_keras.layers.cores import conv_flops, register_core
+from pixelrnn_keras.layers.cores import conv_flops, core_arguments_config, register_core, set_core_arguments
 from pixelrnn_keras.layers.diagonal_bilstm import shift_down
 from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
@@ -60,15 +60,11 @@ class GatedPixelCNNCore(keras.layers.Layer):
     reads_row_context = False
     side_stream = True
     gate_bias_per_unit = 4
+    scans_lstm = False
 
     def __init__(self, units, kernel_size=3, color_groups=3, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if int(kernel_size) < 1 or int(kernel_size) % 2 == 0:
-            raise ValueError(f"kernel_size must be an odd positive int, got {kernel_size}")
-        self.units = int(units)
-        self.kernel_size = int(kernel_size)
-        self.color_groups = int(color_groups)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        set_core_arguments(self, units, color_groups, kernel_initializer, kernel_size)
         self.horizontal = MaskedConv2D(
             2 * self.units,
             (1, self.kernel_size),
@@ -183,10 +179,5 @@ class GatedPixelCNNCore(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            units=self.units,
-            kernel_size=self.kernel_size,
-            color_groups=self.color_groups,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-        )
+        config.update(core_arguments_config(self))
         return config

@@ -26,6 +26,7 @@ class PixelCNNCore(MaskedConv2D):
     reads_row_context = False
     side_stream = False
     gate_bias_per_unit = 1
+    scans_lstm = False
 
     @classmethod
     def for_block(cls, hidden, color_groups, kernel_size, **kwargs):

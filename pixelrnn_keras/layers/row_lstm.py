@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from pixelrnn_keras.layers.cores import conv_flops, register_core
+from pixelrnn_keras.layers.cores import conv_flops, core_arguments_config, register_core, set_core_arguments
 from pixelrnn_keras.layers.incremental import read_at, read_window, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.lstm_scan import forward_only_active, shared_lstm_scan
@@ -41,15 +41,11 @@ class RowLSTM(keras.layers.Layer):
     reads_row_context = False
     side_stream = False
     gate_bias_per_unit = 4
+    scans_lstm = True
 
     def __init__(self, units, kernel_size=3, color_groups=3, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if int(kernel_size) < 1 or int(kernel_size) % 2 == 0:
-            raise ValueError(f"kernel_size must be an odd positive int, got {kernel_size}")
-        self.units = int(units)
-        self.kernel_size = int(kernel_size)
-        self.color_groups = int(color_groups)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        set_core_arguments(self, units, color_groups, kernel_initializer, kernel_size)
         self.input_to_state = MaskedConv2D(
             4 * self.units,
             (1, self.kernel_size),
@@ -139,10 +135,5 @@ class RowLSTM(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            units=self.units,
-            kernel_size=self.kernel_size,
-            color_groups=self.color_groups,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-        )
+        config.update(core_arguments_config(self))
         return config

@@ -3,6 +3,7 @@
 from pixelrnn_keras.models.multi_scale import MultiScalePixelRNN
 from pixelrnn_keras.models.pixel_rnn import PixelRNN
 from pixelrnn_keras.models.presets import PAPER_PRESETS, preset_config
+from pixelrnn_keras.models.stages import Stage, stages_of
 from pixelrnn_keras.models.steps import PixelSteps
 
-__all__ = ["PAPER_PRESETS", "MultiScalePixelRNN", "PixelRNN", "PixelSteps", "preset_config"]
+__all__ = ["PAPER_PRESETS", "MultiScalePixelRNN", "PixelRNN", "PixelSteps", "Stage", "preset_config", "stages_of"]

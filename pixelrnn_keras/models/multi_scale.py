@@ -8,6 +8,7 @@ from pixelrnn_keras.checks import check_completion_args, check_images
 from pixelrnn_keras.layers.lstm_scan import forward_only
 from pixelrnn_keras.models.objective import ImageLikelihoodModel
 from pixelrnn_keras.models.pixel_rnn import PixelRNN, scale_images
+from pixelrnn_keras.models.stages import Stage, grid_mask
 
 # Set by the multi-scale model itself, not by the `low` and `high` configurations.
 _OWN_KEYS = ("image_shape", "levels", "condition_features")
@@ -135,9 +136,7 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
 
     def grid_mask(self):
         """(n, n) bool numpy array: True at the pixels of the subsampled image."""
-        n, f = self.image_shape[0], self.factor
-        on_grid = np.arange(n) % f == 0
-        return on_grid[:, None] & on_grid[None, :]
+        return grid_mask(*self.image_shape[:2], self.factor)
 
     def subsample(self, images):
         """x_s = images[:, ::f, ::f, :], (batch, s, s, C) int32."""
@@ -184,6 +183,19 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
     def _log_prob_terms_fn(self, images):
         with forward_only():
             return self.log_prob_terms_from_logits(images, self(images))
+
+    def stages(self):
+        """[Stage]: the low network over x_s, then the high network over the sub-pixels off the
+        grid given x_s (see models/stages.py)."""
+        s = self.low_size
+        return [
+            Stage("low", self.low, self.factor, np.ones((s, s), bool)),
+            Stage("high", self.high, 1, ~self.grid_mask(), self._condition_of_grid),
+        ]
+
+    def _condition_of_grid(self, images, labels):
+        """The high stage's condition: the map of the sub-pixels of x_s in `images` (no labels)."""
+        return self.condition_map(images[:, :: self.factor, :: self.factor])
 
     # Sampling, in two stages (pixelrnn_keras.sampling.two_stage, imported when called as in PixelRNN).
 

@@ -15,6 +15,7 @@ from pixelrnn_keras.layers.lstm_scan import forward_only
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.residual import ResidualBlock
 from pixelrnn_keras.models.objective import ImageLikelihoodModel
+from pixelrnn_keras.models.stages import Stage
 
 
 def scale_images(images, levels, dtype="float32"):
@@ -314,6 +315,18 @@ class PixelRNN(ImageLikelihoodModel):
         return sampling.complete(
             self, images, known, seed=seed, temperature=temperature, method=method, condition=condition
         )
+
+    def stages(self):
+        """[Stage]: the model's one stage, its network over the whole image, conditioned on the
+        labels of a class-conditional model (see models/stages.py)."""
+        if self.condition_features:
+            raise ValueError(
+                "this network's condition comes from outside (condition_features > 0): "
+                "it is a stage of the model that makes its condition"
+            )
+        height, width, _ = self.image_shape
+        condition = (lambda images, labels: self.label_condition(labels)) if self.num_classes else None
+        return [Stage("image", self, 1, np.ones((height, width), bool), condition)]
 
     # One pixel at a time, in raster order: the `PixelSteps` protocol (models/steps.py) that the
     # cached sampler, the codec and the exporter drive.

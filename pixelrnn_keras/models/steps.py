@@ -18,8 +18,8 @@ class PixelSteps(Protocol):
 
     Implemented by `PixelRNN` (whose `init_cache` also takes a condition map or class labels),
     `sampling.Conditioned` (a conditional network with its condition fixed) and the codec's
-    networks conditioned through a variable (codec/conditional.py). A `MultiScalePixelRNN` is
-    driven as its two stages, each one of these.
+    stages conditioned through variables (codec/conditional.py). A model is driven as its
+    stages (models/stages.py), each one of these: a `MultiScalePixelRNN` as two.
 
     Attributes:
         image_shape: (H, W, C).

@@ -4,7 +4,8 @@ Both draw sub-pixels in raster order (then R, G, B) by Gumbel-max from noise dra
 (`noise.py`), so that a seed fixes the images whichever loop runs. `naive.py` runs a full
 forward pass per sub-pixel; `cached.py` advances each layer by one pixel from its cache.
 Completion is sampling with some sub-pixels clamped to given values. `two_stage.py` drives the
-same loops for `MultiScalePixelRNN`: the small image first, then the full image given it.
+same loops over a model's stages (models/stages.py): for a `MultiScalePixelRNN`, the small image
+first, then the full image given it.
 """
 
 from pixelrnn_keras.sampling.api import LOOPS, complete, generate, sample

@@ -1,18 +1,19 @@
-"""Two-stage sampling for `MultiScalePixelRNN`: the s x s image first, then the n x n image given it.
+"""Sampling in a model's stages (`model.stages()`, models/stages.py): for a `MultiScalePixelRNN`, the
+s x s image first, then the n x n image given it; a `PixelRNN` is one stage.
 
-Stage 1 draws the subsampled image with the low-resolution network's loop (`api.generate`).
-Stage 2 runs the same loops (`cached` or `naive`) on the conditional network with the
-condition map fixed, the grid pixels clamped to the stage-1 image (they are known) and the
-other pixels drawn in raster order. Each stage's Gumbel noise comes from its own seed,
-derived from the one seed given, so that a seed fixes the images whichever loop runs.
+Each stage runs a sampling loop (`cached` or `naive`) on its network, with its condition map
+computed from the sub-pixels the stages before drew, their pixels clamped (they are known) and
+the others drawn in raster order. Each stage's Gumbel noise comes from its own seed, derived from
+the one seed given, so that a seed fixes the images whichever loop runs.
 
-The stages take their loops as arguments (`two_stages`), so that the ONNX export runs them with
-the portable cached loop, and the seeds are derived in TensorFlow ops, so that an exported
+`run_stages` takes the loop as an argument, so that the ONNX export runs the stages with the
+portable cached loop, and the seeds are derived in TensorFlow ops, so that an exported
 SavedModel derives them from a seed tensor (see `pixelrnn_keras.export.adapters`).
 """
 
 import tensorflow as tf
 
+from pixelrnn_keras.models.stages import grid_mask
 from pixelrnn_keras.sampling.api import check_draw_args, check_method, generate
 from pixelrnn_keras.sampling.noise import gumbel_noise
 
@@ -72,68 +73,73 @@ def stage_seeds(seed):
 
 
 def stage_noise(model, num, seed):
-    """The Gumbel noise of the two stages, (low (num, s, s, C, L), high (num, n, n, C, L)), from `seed`.
+    """The Gumbel noise of each stage, [(num, h, w, C, L)], from `seed`: for one stage, the noise of
+    `seed` itself (as `sampling.sample` draws it); for two, that of each of `stage_seeds(seed)`.
 
     `num` and `seed` may be ints or scalar tensors (int32, int64), as in `gumbel_noise`.
     """
-    low_seed, high_seed = stage_seeds(seed)
-    dtype = model.compute_dtype
-    return (
-        gumbel_noise(num, model.low.image_shape, model.levels, low_seed, dtype),
-        gumbel_noise(num, model.image_shape, model.levels, high_seed, dtype),
-    )
+    stages = model.stages()
+    if len(stages) > 2:
+        raise ValueError(f"seeds are derived for one or two stages; this model has {len(stages)}")
+    seeds = [seed] if len(stages) == 1 else stage_seeds(seed)
+    return [
+        gumbel_noise(num, stage.network.image_shape, model.levels, stage_seed, model.compute_dtype)
+        for stage, stage_seed in zip(stages, seeds)
+    ]
 
 
-def draw(model, values, known, seed, temperature, method="cached", jit_compile=True):
-    """Completes `values` where `known` is False, in two stages; (images, high-stage logits).
+def draw(model, values, known, seed, temperature, method="cached", jit_compile=True, labels=None):
+    """Completes `values` where `known` is False, stage by stage; (images, last stage's logits).
 
     Args:
-        model: a `MultiScalePixelRNN`.
-        values: (N, n, n, C) int32 tensor; kept where `known`.
-        known: (N, n, n, C) bool tensor.
+        model: a model with stages (a `MultiScalePixelRNN`, a `PixelRNN`).
+        values: (N, H, W, C) int32 tensor; kept where `known`.
+        known: (N, H, W, C) bool tensor.
         seed: None or int; temperature, method, jit_compile: as in `pixelrnn_keras.sampling.sample`.
+        labels: the (N,) class labels of a class-conditional model, else None.
 
     Returns:
-        images (N, n, n, C) int32, and the logits each sub-pixel of stage 2 was drawn from,
-        (N, n, n, C, L) (see `api.generate`; for checks).
+        images (N, H, W, C) int32, and the logits each sub-pixel of the last stage was drawn from,
+        (N, H, W, C, L) (see `api.generate`; for checks).
     """
     seed = check_draw_args(seed, temperature, method)
-    low_gumbel, high_gumbel = stage_noise(model, int(values.shape[0]), seed)
-    return draw_from_noise(model, low_gumbel, high_gumbel, temperature, values, known, method, jit_compile)
+    gumbels = stage_noise(model, int(values.shape[0]), seed)
+    return draw_from_noise(model, gumbels, temperature, values, known, method, jit_compile, labels)
 
 
-def draw_from_noise(model, low_gumbel, high_gumbel, temperature, values, known, method="cached", jit_compile=True):
-    """`draw` with the noise of both stages given (see `stage_noise`); the batch may be dynamic."""
+def draw_from_noise(model, gumbels, temperature, values, known, method="cached", jit_compile=True, labels=None):
+    """`draw` with each stage's noise given (see `stage_noise`); the batch may be dynamic."""
     check_method(method)
 
-    def low_loop(gumbel, temperature, values, known):
-        return generate(model.low, gumbel, temperature, values, known, method, jit_compile)
+    def loop(network, gumbel, temperature, values, known, condition):
+        return generate(network, gumbel, temperature, values, known, method, jit_compile, condition)
 
-    def high_loop(gumbel, temperature, values, known, condition):
-        return generate(model.high, gumbel, temperature, values, known, method, jit_compile, condition)
-
-    return two_stages(model, low_gumbel, high_gumbel, temperature, values, known, low_loop, high_loop)
+    return run_stages(model, gumbels, temperature, values, known, loop, labels)
 
 
-def two_stages(model, low_gumbel, high_gumbel, temperature, values, known, low_loop, high_loop):
-    """The two stages, each run by a sampling loop given as an argument; (images, high-stage logits).
+def run_stages(model, gumbels, temperature, values, known, loop, labels=None):
+    """The model's stages, each run by a sampling loop given as an argument; (images, last stage's logits).
 
-    Stage 1 completes the subsampled image, keeping the known sub-pixels on the grid; stage 2
-    keeps every known sub-pixel and the whole grid, and draws the rest given the condition.
+    Each stage completes its image (the model's, subsampled by its factor), keeping the known
+    sub-pixels and those of the stages before, and draws the rest given its condition.
 
     Args:
-        low_gumbel: (N, s, s, C, L) noise of stage 1; high_gumbel: (N, n, n, C, L) of stage 2.
-        low_loop: (gumbel, temperature, values, known) -> (images, logits), a loop of `model.low`.
-        high_loop: (gumbel, temperature, values, known, condition) -> (images, logits), a loop
-            of `model.high` given the condition map (e.g. on `Conditioned(model.high, condition)`).
+        gumbels: each stage's noise, [(N, h, w, C, L)] (see `stage_noise`).
+        values, known: (N, H, W, C) int32 and bool: the sub-pixels to keep.
+        loop: (network, gumbel, temperature, values, known, condition map or None) ->
+            (images, logits), a sampling loop of `network` (e.g. `generate`).
+        labels: the (N,) class labels of a class-conditional model, else None.
     """
-    factor = model.factor
-    temperature = tf.cast(temperature, high_gumbel.dtype)
-    low_images, _ = low_loop(low_gumbel, temperature, values[:, ::factor, ::factor], known[:, ::factor, ::factor])
-    grid = tf.constant(model.grid_mask()[None, :, :, None])
-    values = tf.where(grid, upsample_nearest(low_images, factor), values)
-    known = tf.logical_or(known, tf.broadcast_to(grid, tf.shape(known)))
-    return high_loop(high_gumbel, temperature, values, known, model.condition_map(low_images))
+    temperature = tf.cast(temperature, gumbels[-1].dtype)
+    for stage, gumbel in zip(model.stages(), gumbels):
+        f = stage.factor
+        condition = None if stage.condition is None else stage.condition(values, labels)
+        images, logits = loop(stage.network, gumbel, temperature, values[:, ::f, ::f], known[:, ::f, ::f], condition)
+        if f > 1:  # the later stages keep this one's sub-pixels
+            grid = tf.constant(grid_mask(*model.image_shape[:2], f)[None, :, :, None])
+            values = tf.where(grid, upsample_nearest(images, f), values)
+            known = tf.logical_or(known, tf.broadcast_to(grid, tf.shape(known)))
+    return images, logits
 
 
 def upsample_nearest(images, factor):
