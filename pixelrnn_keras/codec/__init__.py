@@ -19,10 +19,8 @@ A class-conditional `PixelRNN` codes each image given its label, and stores the 
 bits): `compress(model, images, labels=labels)`, or without labels each image under its most
 likely class; `decompress` then returns `(images, labels)`.
 
-Both sides compute the distributions with the same one-sub-pixel step function on the same inputs
-and round them to the same integers, so decoding is exact: the encoder, which knows every value,
-runs a row of steps per compiled call, the decoder one step per call (see `steps.py`; a test
-checks that the two give the same bits). The stream names the model and carries the
+Both sides compute the distributions with the same compiled steps on the same inputs and round
+them to the same integers, so decoding is exact. The stream names the model and carries the
 sha256 of its configuration and weights (another model is refused) and CRC32 checksums (a damaged
 stream raises an error, never returns a wrong image). See `header.py` for the format.
 """

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import numbers
 import zlib
 from collections.abc import Callable
@@ -16,7 +15,6 @@ from numpy.typing import ArrayLike
 from pixelrnn_keras.checks import check_images, check_labels
 from pixelrnn_keras.codec.conditional import ClassSteps, UpperSteps
 from pixelrnn_keras.codec.header import (
-    VERSION,
     CorruptStreamError,
     Header,
     ModelMismatchError,
@@ -75,7 +73,13 @@ def compress(
     elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or not 1 <= batch_size < 2**16:
         raise ValueError(f"batch_size must be None or an int in [1, 65536), got {batch_size!r}")
     encoder = constriction.stream.queue.RangeEncoder()
-    _run(model, int(batch_size), len(images), _Encoding(encoder), images, labels, progress)
+    family = constriction.stream.model.Categorical(perfect=False)
+
+    def encode(frequencies, truth):
+        encoder.encode(truth, family, frequencies.astype(np.float64))
+        return truth
+
+    _run(model, int(batch_size), len(images), encode, images, labels, progress)
     payload = encoder.get_compressed().astype("<u4").tobytes()
     header = Header(
         model_name=model.name,
@@ -116,12 +120,17 @@ def decompress(
     header, payload = parse(data)
     check_model(header, model)
     decoder = constriction.stream.queue.RangeDecoder(payload)
-    images, labels = _run(model, header.batch_size, header.num_images, _Decoding(decoder), None, None, progress)
+    family = constriction.stream.model.Categorical(perfect=False)
+
+    def decode(frequencies, _):
+        return decoder.decode(family, frequencies.astype(np.float64))
+
+    images, labels = _run(model, header.batch_size, header.num_images, decode, None, None, progress)
     if images_crc32(images, labels) != header.images_crc32 or not decoder.maybe_exhausted():
         raise CorruptStreamError(
             "data: the decoded images fail the stream's checksum. The stream is damaged, or this "
-            f"machine computes the model's probabilities differently: it was made with {header.maker!r} "
-            f"(stream format version {VERSION}), this is {_maker()!r}"
+            f"machine computes the model's probabilities differently: it was made with {header.maker!r}, "
+            f"this is {_maker()!r}"
         )
     images = images.astype(np.uint8 if header.levels <= 256 else np.uint16)
     return images if labels is None else (images, labels)
@@ -160,13 +169,14 @@ def _num_classes(model):
     return getattr(model, "num_classes", 0)  # a model of another type with the step API has none
 
 
-def _run(model, batch_size, num_images, coder, images, labels, progress):
+def _run(model, batch_size, num_images, code, images, labels, progress):
     """Codes the sub-pixels of `num_images` images in the model's order, in batches of `batch_size`
     (the last padded); for a class-conditional model, each batch's labels first, uniformly.
 
-    `coder` is an `_Encoding` (then `images` and `labels` hold the values to code) or a `_Decoding`.
-    The steps see the same inputs on both sides: the values coded so far, zeros in the padding
-    images (which take class 0).
+    code(frequencies (n, levels) int32, truth (n,) int32 or None) -> the n sub-pixel values; `truth`
+    comes from `images` (and `labels`) when encoding. Encoder and decoder run this same loop, so the
+    steps see the same inputs on both sides: the values coded so far, zeros elsewhere and in the
+    padding images (which take class 0).
 
     Returns:
         (num_images, H, W, C) int32: the values coded, and (num_images,) int32 labels, or None
@@ -188,107 +198,60 @@ def _run(model, batch_size, num_images, coder, images, labels, progress):
     coded_labels = np.zeros(num_images, np.int32) if num_classes else None
     for first in batches:
         n = min(batch_size, num_images - first)
-        values = np.zeros((batch_size, *model.image_shape), np.int32)
-        if images is not None:
-            values[:n] = images[first : first + n]
+        truth = None if images is None else images[first : first + n]
         if multi_scale:
-            _code_two_stages(model, values, n, coder, row_done)
+            values = _code_two_stages(model, batch_size, n, code, truth, row_done)
         else:
             steps = model
             if num_classes:
                 batch_labels = np.zeros(batch_size, np.int32)
-                batch_labels[:n] = coder.labels(num_classes, n, None if labels is None else labels[first : first + n])
+                uniform = np.ones((n, num_classes), np.int32)
+                batch_labels[:n] = code(uniform, None if labels is None else labels[first : first + n])
                 coded_labels[first : first + n] = batch_labels[:n]
                 steps = ClassSteps.for_model(model, batch_size)
                 steps.set_input(batch_labels)
-            coder.batch(Stepper.for_model(steps, batch_size), values, n, row_done)
+            values = np.zeros((batch_size, *model.image_shape), np.int32)
+            _code_batch(Stepper.for_model(steps, batch_size), values, n, code, truth, row_done)
         coded[first : first + n] = values[:n]
     return coded, coded_labels
 
 
-def _code_two_stages(model, values, n, coder, row_done):
+def _code_two_stages(model, batch_size, n, code, truth, row_done):
     """A `MultiScalePixelRNN`'s order, its likelihood's: x_s = x[:, ::f, ::f] with the low network,
     then the sub-pixels off the grid with the high network given x_s. The grid's values, known from
-    x_s on both sides, are fed to the high network's steps but not coded. Codes `values`
-    (batch, n, n, C) in place, as `_Coding.batch`."""
+    x_s on both sides, are fed to the high network's steps but not coded.
+
+    Returns:
+        (batch_size, n, n, C) int32: the batch's values (zeros in the padding images).
+    """
     f = model.factor
-    batch_size = len(values)
-    low_values = np.ascontiguousarray(values[:, ::f, ::f])
-    coder.batch(Stepper.for_model(model.low, batch_size), low_values, n, row_done)
+    low_values = np.zeros((batch_size, *model.low.image_shape), np.int32)
+    low_truth = None if truth is None else truth[:, ::f, ::f]
+    _code_batch(Stepper.for_model(model.low, batch_size), low_values, n, code, low_truth, row_done)
     upper = UpperSteps.for_model(model, batch_size)
     upper.set_input(low_values)
+    values = np.zeros((batch_size, *model.image_shape), np.int32)
     values[:, ::f, ::f] = low_values
-    coder.batch(Stepper.for_model(upper, batch_size), values, n, row_done, ~model.grid_mask())
+    _code_batch(Stepper.for_model(upper, batch_size), values, n, code, truth, row_done, ~model.grid_mask())
+    return values
 
 
-class _Coding:
-    """One side of the coder: the labels and the sub-pixels of a batch, with constriction's range coder."""
+def _code_batch(stepper, values, n, code, truth, row_done, coded_pixels=None):
+    """Codes the sub-pixels of the first `n` images of `values` (batch, H, W, C) in raster order, in place.
 
-    def __init__(self, coder):
-        self.coder = coder
-        # The frequencies are probabilities to constriction, which rounds them to its own 24-bit
-        # integers (the same on both sides); ours already are such integers.
-        self.family = constriction.stream.model.Categorical(perfect=False)
-
-    def labels(self, num_classes, n, truth):
-        """The (n,) labels of a batch, coded uniformly; `truth` when encoding."""
-        raise NotImplementedError
-
-    def batch(self, stepper, values, n, row_done, coded_pixels=None):
-        """Codes the sub-pixels of the first `n` images of `values` (batch, H, W, C) in raster order,
-        in place: when encoding, `values` holds them; when decoding, they are written there.
-
-        Only the pixels where `coded_pixels` (H, W) bool is True are coded (all if None); `values`
-        holds the others' known values beforehand. Their steps run all the same, so that the state
-        advances. row_done() is called after every row.
-        """
-        raise NotImplementedError
-
-
-class _Encoding(_Coding):
-    def labels(self, num_classes, n, truth):
-        self.coder.encode(truth, self.family, np.ones((n, num_classes)))
-        return truth
-
-    def batch(self, stepper, values, n, row_done, coded_pixels=None):
-        batch_size, height = values.shape[:2]
-
-        def frequencies(i):  # (W, C, n, levels)
-            before = values[:, i - 1, -1, -1] if i else np.zeros(batch_size, np.int32)
-            return stepper.encode_row(values[:, i], before)[:, :, :n]
-
-        stepper.start()
-        # The steps of row i + 1 run (in a thread; TensorFlow lets go of the GIL) while row i is coded.
-        with concurrent.futures.ThreadPoolExecutor(1) as steps:
-            ahead = steps.submit(frequencies, 0)
-            for i in range(height):
-                found = ahead.result()
-                if i + 1 < height:
-                    ahead = steps.submit(frequencies, i + 1)
-                symbols = values[:n, i].transpose(1, 2, 0)  # (W, C, n): the steps' order, images innermost
-                if coded_pixels is not None:
-                    found, symbols = found[coded_pixels[i]], symbols[coded_pixels[i]]
-                levels = found.shape[-1]
-                self.coder.encode(symbols.reshape(-1), self.family, found.reshape(-1, levels).astype(np.float64))
-                row_done()
-
-
-class _Decoding(_Coding):
-    def labels(self, num_classes, n, truth):
-        return self.coder.decode(self.family, np.ones((n, num_classes)))
-
-    def batch(self, stepper, values, n, row_done, coded_pixels=None):
-        _, height, width, channels = values.shape
-        stepper.start()
-        before = values[:, 0, 0, 0]  # ignored by the first step
-        for i in range(height):
-            for j in range(width):
-                coded = coded_pixels is None or coded_pixels[i, j]
-                for c in range(channels):
-                    frequencies = stepper.decode_next(before)
-                    if coded:
-                        values[:n, i, j, c] = self.coder.decode(self.family, frequencies[:n].astype(np.float64))
-                    before = values[:, i, j, c]
+    Only the pixels where `coded_pixels` (H, W) bool is True are coded (all if None); `values` holds
+    the others' known values beforehand. Their steps run all the same, so that the state advances.
+    `truth`: (n, H, W, C) when encoding, else None. row_done() is called after every row.
+    """
+    _, height, width, channels = values.shape
+    stepper.start()
+    for t in range(height * width):
+        i, j = divmod(t, width)
+        for c in range(channels):
+            frequencies = stepper.frequencies(values, t, c)[:n]
+            if coded_pixels is None or coded_pixels[i, j]:
+                values[:n, i, j, c] = code(frequencies, None if truth is None else truth[:, i, j, c])
+        if j == width - 1:
             row_done()
 
 
