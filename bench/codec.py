@@ -5,16 +5,17 @@ Two real image sets from tests/data, each with a model:
 - binarized MNIST (28x28, 2 levels): the first N validation images, with the bundled `mnist_diag`
   weights (not trained on these images), or another zoo model (--mnist-model, --mnist-weights;
   a `MultiScalePixelRNN` such as mnist_multiscale too);
-- CIFAR-10 (32x32x3, 256 levels): the bundled `cifar10_row` weights (--cifar-model), a CPU-sized
-  model at 4.80 bits/dim (see its card), on images its recipe held out of training: the 23 of
-  tests/data/cifar10_small.npz (the first 200 of cifar10_4k.npz), or with
-  --cifar-data ../shared/data/cifar10_4k.npz the first --cifar-images of all 500.
+- CIFAR-10 (32x32x3, 256 levels): the bundled `cifar10_diag` weights (--cifar-model), a CPU-sized
+  model (see its card), on images its recipe held out of training: the 100 of
+  tests/data/cifar10_holdout_small.npz, or with --cifar-data the first --cifar-images of all.
 
 For each set, in one run: the codec's stream (header included) and payload per image against the
 model's NLL in bits (the payload must be within 1% of it); PNG (Pillow, optimize=True; 1-bit PNG
 for binary images), WebP lossless (Pillow, method 6) one file per image; gzip -9 and xz -9e of the
 raw pixels of the whole set at once (one byte per sub-pixel, and np.packbits for binary images);
-encode and decode images/s of the codec (after a warm-up batch that compiles the steps).
+and the speed of one batch of `--batch` images (the first of the set, repeated if it has fewer):
+encode, decode and the model's cached sampler, images/s at that batch, timed round robin
+(medians of `--rounds`; every task once before, to compile), and their ratios to sampling.
 
 Run from the project root:  python bench/codec.py [--quick]
 """
@@ -29,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from PIL import Image, features  # noqa: E402
-from timing import progress, seconds_of  # noqa: E402
+from timing import medians, progress, round_robin  # noqa: E402
 
 from pixelrnn_keras import data  # noqa: E402
 from pixelrnn_keras.codec import compress, decompress  # noqa: E402
@@ -43,18 +44,21 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: few images")
     parser.add_argument("--mnist-images", type=int, default=256)
-    parser.add_argument("--cifar-model", default="cifar10_row", help="a CIFAR-10 zoo model with weights")
+    parser.add_argument("--cifar-model", default="cifar10_diag", help="a CIFAR-10 zoo model with weights")
     parser.add_argument(
         "--cifar-data", help="cifar10_4k.npz, to code its held-out images (default: those in tests/data)"
     )
     parser.add_argument("--cifar-images", type=int, default=100, help="at most this many held-out CIFAR-10 images")
-    parser.add_argument("--batch", type=int, default=64, help="the codec's batch size")
+    parser.add_argument("--batch", type=int, default=64, help="the codec's (and the sampler's) batch size")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="round-robin rounds of the speed tasks (the median counts)"
+    )
     parser.add_argument("--mnist-model", default="mnist_diag", help="the zoo model for MNIST, e.g. mnist_multiscale")
     parser.add_argument("--mnist-weights", help="a .weights.h5 file for it instead of its bundled weights")
     parser.add_argument("--no-cifar", action="store_true", help="the MNIST set only")
     args = parser.parse_args()
     if args.quick:
-        args.mnist_images, args.cifar_images, args.batch = 16, 8, 16
+        args.mnist_images, args.cifar_images, args.batch, args.rounds = 16, 8, 16, 1
     return args
 
 
@@ -93,19 +97,30 @@ def baselines(images, levels):
     return sizes
 
 
-def measure_codec(model, images, batch):
-    """(stream bytes, payload bytes, NLL bits, encode images/s, decode images/s); checks the round trip."""
-    progress(f"{model.name}: warm-up (compiles the steps for batch {batch})")
-    compress(model, images[:1], batch_size=batch)
-    encode_seconds, stream = seconds_of(lambda: compress(model, images, batch_size=batch))
-    progress(f"{model.name}: encoded {len(images)} images in {encode_seconds:.1f}s")
-    decode_seconds, decoded = seconds_of(lambda: decompress(model, stream))
-    progress(f"{model.name}: decoded in {decode_seconds:.1f}s")
-    if not np.array_equal(decoded, images):
+def measure_size(model, images, batch):
+    """(stream bytes, payload bytes, NLL bits) of the whole set; checks the round trip."""
+    progress(f"{model.name}: coding {len(images)} images at batch {batch}")
+    stream = compress(model, images, batch_size=batch)
+    if not np.array_equal(decompress(model, stream), images):
         raise SystemExit(f"{model.name}: the decoded images differ from the originals")
     nll_bits = -float(sum(np.sum(model.log_prob(images[k : k + 50])) for k in range(0, len(images), 50))) / np.log(2)
-    payload = parse(stream)[1].nbytes
-    return len(stream), payload, nll_bits, len(images) / encode_seconds, len(images) / decode_seconds
+    return len(stream), parse(stream)[1].nbytes, nll_bits
+
+
+def measure_speed(model, images, batch, rounds):
+    """{"encode", "decode", "sample": images/s} of one batch of `batch` images, round robin."""
+    images = np.resize(images, (batch, *images.shape[1:]))  # the set, repeated if it has fewer
+    stream = compress(model, images, batch_size=batch)
+    tasks = {
+        "encode": lambda: compress(model, images, batch_size=batch),
+        "decode": lambda: decompress(model, stream),
+        "sample": lambda: np.asarray(model.sample(batch, seed=0)),
+    }
+    progress(f"{model.name}: speed at batch {batch}, {rounds} rounds (after a call of each, to compile)")
+    for task in tasks.values():
+        task()
+    seconds = medians(round_robin(tasks, rounds, log=progress))
+    return {name: batch / value for name, value in seconds.items()}
 
 
 def held_out_cifar(card, path):
@@ -121,9 +136,10 @@ def held_out_cifar(card, path):
     return images[held[held < len(images)]]
 
 
-def report(title, model, images, batch):
+def report(title, model, images, batch, rounds):
     dims = int(np.prod(images.shape[1:]))
-    stream, payload, nll, encode_rate, decode_rate = measure_codec(model, images, batch)
+    stream, payload, nll = measure_size(model, images, batch)
+    rates = measure_speed(model, images, batch, rounds)
     rows = [
         ("model NLL (the codec's target)", nll / 8 / len(images)),
         ("**this codec** (stream, header included)", stream / len(images)),
@@ -137,9 +153,11 @@ def report(title, model, images, batch):
         print(f"| {name} | {size:.1f} | {8 * size / dims:.4f} |")
     if not features.check("webp"):
         print("\n(WebP: Pillow here has no WebP support, so it is not measured.)")
+    print(f"\npayload / NLL = {8 * payload / nll:.5f}; header {stream - payload} bytes per stream")
     print(
-        f"\npayload / NLL = {8 * payload / nll:.5f}; header {stream - payload} bytes per stream; "
-        f"batch {batch}; encode {encode_rate:.2f} images/s, decode {decode_rate:.2f} images/s"
+        f"batch {batch}, medians of {rounds} rounds, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: "
+        f"encode {rates['encode']:.2f}, decode {rates['decode']:.2f}, cached sampling {rates['sample']:.2f} images/s; "
+        f"encode / sampling {rates['encode'] / rates['sample']:.2f}, decode / sampling {rates['decode'] / rates['sample']:.2f}"
     )
 
 
@@ -147,15 +165,13 @@ def main():
     args = parse_args()
     mnist = data.load(os.path.join(DATA, "binarized_mnist_small.npz"), split="valid")[: args.mnist_images]
     model = load(args.mnist_model, weights=args.mnist_weights or "pretrained")
-    report("binarized MNIST (28x28, 2 levels)", model, mnist, min(args.batch, len(mnist)))
+    report("binarized MNIST (28x28, 2 levels)", model, mnist, args.batch, args.rounds)
     if args.no_cifar:
         return
     card = get_card(args.cifar_model)
     held_out = held_out_cifar(card, args.cifar_data)[: args.cifar_images]
     model = load(args.cifar_model)
-    report(
-        "CIFAR-10 (32x32x3, 256 levels), images held out of training", model, held_out, min(args.batch, len(held_out))
-    )
+    report("CIFAR-10 (32x32x3, 256 levels), images held out of training", model, held_out, args.batch, args.rounds)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,10 @@ For each arch, at 28x28x1 (binary) and 32x32x3 (256 levels), with one model per 
 - images/s of both samplers with XLA on and off, and the speed-up over the faster naive run;
 - the first call's time beyond a steady call (tracing and compilation), reported separately;
 - the cached sampler's time per pixel at a second, smaller image size: it should not grow
-  with the image (the work per image grows linearly with its pixels).
+  with the image (the work per image grows linearly with its pixels);
+- the same model's `log_prob` of a batch (a forward pass, the same arithmetic as sampling's steps
+  but for the noise), in the same round robin, and each sampler's images/s over its images/s
+  ("x log_prob").
 
 The naive sampler costs one full forward pass per sub-pixel, far too long to run whole here
 (minutes per batch). It is timed on its own loop, completing images whose last N sub-pixels
@@ -62,8 +65,9 @@ def cached_sampler(model, jit, args):
 
 
 def measure(model, args):
-    """{(sampler, jit): (first call's extra time over a steady call, seconds per batch, extrapolated)}
-    for both samplers with XLA on and off; the steady calls are timed round robin (medians)."""
+    """({(sampler, jit): (first call's extra time over a steady call, seconds per batch, extrapolated)}
+    for both samplers with XLA on and off, seconds of a batch's log_prob); the steady calls are timed
+    round robin (medians)."""
     known = np.ones((args.batch, model.num_dims), bool)
     known[:, -args.naive_subpixels :] = False
     known = known.reshape(args.batch, *model.image_shape)
@@ -72,6 +76,8 @@ def measure(model, args):
         tasks["cached", jit] = cached_sampler(model, jit, args)
         tasks["naive", jit] = sampler(model, "naive", jit, known)
         tasks["naive, all known", jit] = sampler(model, "naive", jit, np.ones_like(known))
+    images = tf.constant(np.random.default_rng(0).integers(0, model.levels, (args.batch, *model.image_shape)), tf.int32)
+    tasks["log_prob"] = lambda: model.log_prob(images).numpy()
     first = {name: seconds_of(fn)[0] for name, fn in tasks.items()}
     steady = medians(round_robin(tasks, args.rounds))
     rows = {}
@@ -85,9 +91,10 @@ def measure(model, args):
             True,
         )
         rows["cached", jit] = (first["cached", jit] - steady["cached", jit], steady["cached", jit], False)
-    return {
+    rows = {
         key: (max(compile_s, 0.0), seconds, extrapolated) for key, (compile_s, seconds, extrapolated) in rows.items()
     }
+    return rows, steady["log_prob"]
 
 
 def build(arch, shape, levels, args):
@@ -105,7 +112,7 @@ def main():
     )
     header = (
         f"{'arch':<16} {'image':<8} {'sampler':<7} {'XLA':<4} {'compile s':>9} {'s/batch':>9} {'images/s':>9} "
-        f"{'x best naive':>12}"
+        f"{'x best naive':>12} {'x log_prob':>10}"
     )
     print(header)
     print("-" * len(header))
@@ -114,14 +121,15 @@ def main():
         image = "x".join(map(str, shape))
         for arch in archs:
             model = build(arch, shape, levels, args)
-            rows = measure(model, args)
+            rows, log_prob_seconds = measure(model, args)
             full_size[arch, shape] = cached_sampler(model, True, args)
             best_naive = min(rows["naive", True][1], rows["naive", False][1])
             for (method, jit), (compile_s, seconds, extrapolated) in rows.items():
                 note = "  extrapolated" if extrapolated else ""
                 print(
                     f"{arch:<16} {image:<8} {method:<7} {'on' if jit else 'off':<4} {compile_s:>9.1f} "
-                    f"{seconds:>9.3f} {args.batch / seconds:>9.2f} {best_naive / seconds:>11.1f}x{note}"
+                    f"{seconds:>9.3f} {args.batch / seconds:>9.2f} {best_naive / seconds:>11.1f}x "
+                    f"{log_prob_seconds / seconds:>9.2f}x{note}"
                 )
     print()
     print("cached sampler (XLA), time per pixel at two image sizes of one model config (calls round robin):")

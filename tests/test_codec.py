@@ -11,6 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 from pixelrnn_keras import MultiScalePixelRNN
+from pixelrnn_keras.cli import codec as codec_cli
 from pixelrnn_keras.cli import main
 from pixelrnn_keras.codec import CorruptStreamError, ModelMismatchError, compress, decompress, read_header
 from pixelrnn_keras.codec.conditional import StageSteps
@@ -269,6 +270,54 @@ def test_cli_compresses_png_files_and_decompresses_them_to_png(real_images, bina
     np.testing.assert_array_equal(np.stack(decoded)[..., None], np.concatenate([images, images[:2]]) * 255)
     captured = capsys.readouterr()
     assert "wrote 5 PNG files" in captured.out and "decompress [" in captured.err
+
+
+def test_cli_codes_a_folder_under_one_bar_and_an_interrupt_leaves_no_partial_file(
+    binary_model, real_images, tmp_path, capsys, monkeypatch
+):
+    model_file = str(tmp_path / "tiny.keras")
+    binary_model.save(model_file)
+    images = real_images((8, 8, 1), 2, num=5)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k, image in enumerate(images):
+        Image.fromarray(image[..., 0] * 255).save(folder / f"{k:03d}.png")
+    (folder / "notes.txt").write_text("not an image: skipped")
+    out = tmp_path / "images.pxrc"
+    assert main(["compress", model_file, str(folder), "--out", str(out), "--batch-size", "2"]) == 0
+    err = capsys.readouterr().err
+    # One bar over the 5 images of the 3 batches, drawn on one line.
+    assert err.count("\n") == 1 and err.rstrip().endswith("compress [" + "#" * 30 + "] 5/5"), err
+    decoded = tmp_path / "decoded"
+    assert main(["decompress", str(out), "--model", model_file, "--out", str(decoded)]) == 0
+    assert capsys.readouterr().err.count("\n") == 1
+    np.testing.assert_array_equal(
+        np.stack([np.asarray(Image.open(p)) for p in sorted(decoded.iterdir())]), images[..., 0] * 255
+    )
+
+    def interrupted(label):  # Ctrl-C after the first row
+        def report(done, total):
+            raise KeyboardInterrupt
+
+        return report
+
+    monkeypatch.setattr(codec_cli, "progress_bar", interrupted)
+    again = tmp_path / "again.pxrc"
+    assert main(["compress", model_file, str(folder), "--out", str(again)]) == 130
+    assert main(["decompress", str(out), "--model", model_file, "--out", str(tmp_path / "none")]) == 130
+    monkeypatch.undo()
+    # Ctrl-C while the third PNG is being written: the two before are complete, no other file is left.
+    save = Image.Image.save
+
+    def save_then_interrupt(picture, path, *args, **kwargs):
+        save(picture, path, *args, **kwargs)
+        if str(path).startswith(str(tmp_path / "late" / "000002")):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", save_then_interrupt)
+    assert main(["decompress", str(out), "--model", model_file, "--out", str(tmp_path / "late")]) == 130
+    assert sorted(p.name for p in (tmp_path / "late").iterdir()) == ["000000.png", "000001.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decoded", "images.pxrc", "in", "late", "tiny.keras"]
 
 
 def test_cli_bad_input_is_one_line_and_exit_status_2(binary_model, stream, tmp_path, capsys):

@@ -11,6 +11,29 @@ from pixelrnn_keras.cli.common import (
     progress_bar,
 )
 
+# What a folder given as IN contributes: its files with these extensions, in name order.
+IMAGE_EXTENSIONS = (".png", ".bmp", ".gif", ".tif", ".tiff", ".npz")
+
+
+def _input_files(paths):
+    """The files of IN: files as given, folders as their image and .npz files in name order."""
+    files = []
+    for path in paths:
+        if not os.path.isdir(path):
+            files.append(path)
+            continue
+        found = sorted(name for name in os.listdir(path) if name.lower().endswith(IMAGE_EXTENSIONS))
+        if not found:
+            raise UsageError(f"IN: the folder {path!r} holds no {'/'.join(IMAGE_EXTENSIONS)} files")
+        files += [os.path.join(path, name) for name in found]
+    return files
+
+
+def _images_bar(label, num_images):
+    """A progress callback(done, total) of the codec (rows of batches), shown as one bar over the images."""
+    report = progress_bar(label)
+    return lambda done, total: report(num_images * done // total, num_images)
+
 
 def _codec_inputs(paths, model):
     """Level values (N, H, W, C) from image files (8-bit intensities) and .npz files (level values)."""
@@ -52,11 +75,13 @@ def cmd_compress(args):
     from pixelrnn_keras.files import atomic_path
 
     model = load_checked_model(args.model, args.weights)
-    images = _codec_inputs(args.inputs, model)
+    images = _codec_inputs(_input_files(args.inputs), model)
     # Without --label, a class-conditional model codes each image under its most likely class.
     num_classes = getattr(model, "num_classes", 0)
     labels = None if args.label is None else class_labels(args.label, num_classes, len(images), args.model)
-    stream = compress(model, images, labels=labels, batch_size=args.batch_size, progress=progress_bar("compress"))
+    stream = compress(
+        model, images, labels=labels, batch_size=args.batch_size, progress=_images_bar("compress", len(images))
+    )
     with atomic_path(args.out) as partial, open(partial, "wb") as f:
         f.write(stream)
     bits_per_dim = 8 * len(stream) / images.size
@@ -74,7 +99,9 @@ def cmd_decompress(args):
         stream = f.read()
     header = read_header(stream)
     model = load_checked_model(args.model or header.model_name, args.weights)
-    decoded = decompress(model, stream, progress=progress_bar("decompress"))
+    # Nothing is written before every image is decoded, and each file through a temporary one:
+    # an interrupted run leaves no partial file.
+    decoded = decompress(model, stream, progress=_images_bar("decompress", header.num_images))
     images, labels = decoded if isinstance(decoded, tuple) else (decoded, None)  # a class model's labels too
     os.makedirs(args.out, exist_ok=True)
     for k, image in enumerate(images):
@@ -89,7 +116,13 @@ def add_commands(commands):
     """Adds this group's commands to the `pixelrnn` subparsers `commands`."""
     compress = commands.add_parser("compress", help="losslessly compress images with a model's likelihoods")
     compress.add_argument("model", help="a zoo name or a .keras model file")
-    compress.add_argument("inputs", nargs="+", metavar="IN", help="image files (8-bit PNG...) or .npz arrays of levels")
+    compress.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="IN",
+        help="image files (8-bit PNG...), .npz arrays of levels, or folders of them (their "
+        f"{'/'.join(IMAGE_EXTENSIONS)} files in name order)",
+    )
     compress.add_argument("--weights", help="a .weights.h5 file instead of a zoo model's bundled weights")
     compress.add_argument("--batch-size", type=positive_int, help="images per batch of steps (default: up to 64)")
     compress.add_argument(

@@ -13,7 +13,7 @@ import tensorflow as tf
 from numpy.typing import ArrayLike
 
 from pixelrnn_keras.checks import check_images, check_labels
-from pixelrnn_keras.codec.conditional import ClassSteps, UpperSteps
+from pixelrnn_keras.codec.conditional import StageSteps
 from pixelrnn_keras.codec.header import (
     CorruptStreamError,
     Header,
@@ -23,7 +23,7 @@ from pixelrnn_keras.codec.header import (
     parse,
 )
 from pixelrnn_keras.codec.steps import PRECISION, Stepper
-from pixelrnn_keras.models.multi_scale import MultiScalePixelRNN
+from pixelrnn_keras.models.stages import stages_of
 
 DEFAULT_BATCH_SIZE = 64
 MAX_LEVELS = 1024  # the frequencies' rounding stays exact up to here (see frequencies_from_logits)
@@ -155,7 +155,7 @@ def check_model(header, model):
 
 
 def _check_model(model):
-    missing = [] if isinstance(model, MultiScalePixelRNN) else [n for n in _STEP_API if not hasattr(model, n)]
+    missing = [] if hasattr(model, "stages") else [n for n in _STEP_API if not hasattr(model, n)]
     if missing:
         raise ValueError(
             f"model must be a PixelRNN, a MultiScalePixelRNN or a Keras model with the one-pixel step API; "
@@ -182,10 +182,10 @@ def _run(model, batch_size, num_images, code, images, labels, progress):
         (num_images, H, W, C) int32: the values coded, and (num_images,) int32 labels, or None
         for a model without classes.
     """
-    multi_scale = isinstance(model, MultiScalePixelRNN)
+    stages = stages_of(model)
     num_classes = _num_classes(model)
     batches = range(0, num_images, batch_size)
-    rows = len(batches) * (model.image_shape[0] + (model.low_size if multi_scale else 0))
+    rows = len(batches) * sum(stage.network.image_shape[0] for stage in stages)
     done = 0
 
     def row_done():
@@ -199,41 +199,28 @@ def _run(model, batch_size, num_images, code, images, labels, progress):
     for first in batches:
         n = min(batch_size, num_images - first)
         truth = None if images is None else images[first : first + n]
-        if multi_scale:
-            values = _code_two_stages(model, batch_size, n, code, truth, row_done)
-        else:
-            steps = model
-            if num_classes:
-                batch_labels = np.zeros(batch_size, np.int32)
-                uniform = np.ones((n, num_classes), np.int32)
-                batch_labels[:n] = code(uniform, None if labels is None else labels[first : first + n])
-                coded_labels[first : first + n] = batch_labels[:n]
-                steps = ClassSteps.for_model(model, batch_size)
-                steps.set_input(batch_labels)
-            values = np.zeros((batch_size, *model.image_shape), np.int32)
-            _code_batch(Stepper.for_model(steps, batch_size), values, n, code, truth, row_done)
+        batch_labels = None
+        if num_classes:
+            batch_labels = np.zeros(batch_size, np.int32)
+            uniform = np.ones((n, num_classes), np.int32)
+            batch_labels[:n] = code(uniform, None if labels is None else labels[first : first + n])
+            coded_labels[first : first + n] = batch_labels[:n]
+        values = np.zeros((batch_size, *model.image_shape), np.int32)
+        for index, stage in enumerate(stages):
+            steps = stage.network
+            if stage.condition is not None:
+                steps = StageSteps.for_stage(model, index, batch_size)
+                steps.set_input(values, batch_labels)
+            f = stage.factor
+            # A view of `values`: the stage's sub-pixels are coded in place, for the stages after.
+            stage_values = values[:, ::f, ::f]
+            stage_truth = None if truth is None else truth[:, ::f, ::f]
+            coded_pixels = None if stage.coded.all() else stage.coded
+            _code_batch(
+                Stepper.for_model(steps, batch_size), stage_values, n, code, stage_truth, row_done, coded_pixels
+            )
         coded[first : first + n] = values[:n]
     return coded, coded_labels
-
-
-def _code_two_stages(model, batch_size, n, code, truth, row_done):
-    """A `MultiScalePixelRNN`'s order, its likelihood's: x_s = x[:, ::f, ::f] with the low network,
-    then the sub-pixels off the grid with the high network given x_s. The grid's values, known from
-    x_s on both sides, are fed to the high network's steps but not coded.
-
-    Returns:
-        (batch_size, n, n, C) int32: the batch's values (zeros in the padding images).
-    """
-    f = model.factor
-    low_values = np.zeros((batch_size, *model.low.image_shape), np.int32)
-    low_truth = None if truth is None else truth[:, ::f, ::f]
-    _code_batch(Stepper.for_model(model.low, batch_size), low_values, n, code, low_truth, row_done)
-    upper = UpperSteps.for_model(model, batch_size)
-    upper.set_input(low_values)
-    values = np.zeros((batch_size, *model.image_shape), np.int32)
-    values[:, ::f, ::f] = low_values
-    _code_batch(Stepper.for_model(upper, batch_size), values, n, code, truth, row_done, ~model.grid_mask())
-    return values
 
 
 def _code_batch(stepper, values, n, code, truth, row_done, coded_pixels=None):

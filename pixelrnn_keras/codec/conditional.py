@@ -9,7 +9,6 @@ compiled `start` runs; no batch's condition is ever compiled in.
 
 import weakref
 
-import numpy as np
 import tensorflow as tf
 
 from pixelrnn_keras.codec.steps import kept_per_model
@@ -67,44 +66,3 @@ class StageSteps(Conditioned):
         if batch != self.batch:
             raise ValueError(f"batch must be {self.batch} (the size of the condition's variables), got {batch}")
         return super().init_cache(batch)
-
-
-# The two conditioned stages codec/coding.py drives by name; once it loops over `model.stages()`
-# with `StageSteps.for_stage`, they go.
-
-
-class UpperSteps(StageSteps):
-    """The high stage of a `MultiScalePixelRNN` `model`; `set_input(low_images)` (batch, s, s, C)
-    before each batch."""
-
-    _KEPT = weakref.WeakKeyDictionary()
-
-    def __init__(self, model, batch):
-        super().__init__(model, batch, index=1)
-
-    @classmethod
-    def for_model(cls, model, batch):
-        return kept_per_model(cls._KEPT, model, batch, cls)
-
-    def set_input(self, low_images):
-        f = self._model().factor
-        images = np.zeros(self._images.shape, np.int32)
-        images[:, ::f, ::f] = low_images
-        super().set_input(images)
-
-
-class ClassSteps(StageSteps):
-    """A class-conditional `PixelRNN` `model` given the batch's labels; `set_input(labels)`
-    (batch,) int32 before each batch."""
-
-    _KEPT = weakref.WeakKeyDictionary()
-
-    def __init__(self, model, batch):
-        super().__init__(model, batch, index=0)
-
-    @classmethod
-    def for_model(cls, model, batch):
-        return kept_per_model(cls._KEPT, model, batch, cls)
-
-    def set_input(self, labels):
-        self._labels.assign(labels)
