@@ -103,7 +103,8 @@ def test_bundled_weights_reproduce_the_card(name):
     elif card.data["name"] == "mnist":
         images, labels = held_out_mnist_images_and_labels(card)
     else:
-        images = held_out_cifar_images(card)
+        images, labels = held_out_cifar_images_and_labels(card)
+        labels = labels if card.config.get("num_classes") else None
     result = evaluate_nll(model, images, labels=labels)
     per_image = -np.asarray(model.log_prob(images, labels=labels) if labels is not None else model.log_prob(images))
     noise = 4 * per_image.std() / np.sqrt(len(images))  # 4 standard errors of the mean
@@ -119,8 +120,9 @@ def held_out_mnist_images_and_labels(card):
         return images, held["y_train"]
 
 
-def held_out_cifar_images(card):
-    """Real CIFAR-10 images that `card` held out of its training: those its figure is measured on.
+def held_out_cifar_images_and_labels(card):
+    """Real CIFAR-10 images that `card` held out of its training (those its figure is measured on),
+    with their classes.
 
     Cards trained on cifar10_train.npz: tests/data/cifar10_holdout_small.npz (100 of their 2000
     held-out images, with their indices); cards trained on cifar10_4k.npz: the held-out ones among
@@ -128,12 +130,13 @@ def held_out_cifar_images(card):
     if card.data["file"] == "cifar10_train.npz":
         with np.load(os.path.join(DATA, "cifar10_holdout_small.npz")) as held:
             assert np.isin(held["index"], card.held_out(50000)).all()
-            return held["x_train"]
-    images = np.load(os.path.join(DATA, "cifar10_small.npz"))["x_train"]
+            return held["x_train"], held["y_train"]
+    with np.load(os.path.join(DATA, "cifar10_small.npz")) as small:
+        images, labels = small["x_train"], small["y_train"]
     held = card.held_out(4000)
     held = held[held < len(images)]
     assert len(held) >= 20
-    return images[held]
+    return images[held], labels[held]
 
 
 def test_held_out_indices_are_the_images_training_holds_out():
