@@ -53,24 +53,30 @@ def cmd_classify(args):
         print(f"{k:>17d}" + "".join(f"{n:>{width}d}" for n in row))
 
 
+def _add_evaluation_arguments(parser, name_help, data_help, run):
+    """The arguments `eval` and `classify` share: a zoo entry, its data, optional weights, a limit, a batch size."""
+    parser.add_argument("name", help=name_help)
+    add_data_arguments(parser, data_help)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--weights", help="a .weights.h5 file instead of the bundled weights")
+    parser.add_argument("--limit", type=positive_int, help="use only the first N images")
+    parser.add_argument("--batch-size", type=positive_int, default=100)
+    parser.set_defaults(prog=parser.prog, run=run)
+
+
 def add_commands(commands):
     """Adds this group's commands to the `pixelrnn` subparsers `commands`."""
-    evaluate = commands.add_parser("eval", help="NLL of a zoo model in nats/image and bits/dim")
-    evaluate.add_argument("name", help="a zoo entry (pixelrnn zoo list)")
-    add_data_arguments(evaluate, "the entry's data set (as for train), or your .npz file or image folder")
-    evaluate.add_argument("--data-dir")
-    evaluate.add_argument("--weights", help="a .weights.h5 file instead of the bundled weights")
-    evaluate.add_argument("--limit", type=positive_int, help="evaluate only the first N images")
-    evaluate.add_argument("--batch-size", type=positive_int, default=100)
-    evaluate.set_defaults(prog=evaluate.prog, run=cmd_eval)
-
-    classify = commands.add_parser(
-        "classify", help="accuracy and confusion table of a class-conditional zoo model as a classifier"
+    _add_evaluation_arguments(
+        commands.add_parser("eval", help="NLL of a zoo model in nats/image and bits/dim"),
+        "a zoo entry (pixelrnn zoo list)",
+        "the entry's data set (as for train), or your .npz file or image folder",
+        cmd_eval,
     )
-    classify.add_argument("name", help="a class-conditional zoo entry (pixelrnn zoo list)")
-    add_data_arguments(classify, "the entry's data set (as for train), or your .npz file with labels (y_<split>)")
-    classify.add_argument("--data-dir")
-    classify.add_argument("--weights", help="a .weights.h5 file instead of the bundled weights")
-    classify.add_argument("--limit", type=positive_int, help="classify only the first N images")
-    classify.add_argument("--batch-size", type=positive_int, default=100)
-    classify.set_defaults(prog=classify.prog, run=cmd_classify)
+    _add_evaluation_arguments(
+        commands.add_parser(
+            "classify", help="accuracy and confusion table of a class-conditional zoo model as a classifier"
+        ),
+        "a class-conditional zoo entry (pixelrnn zoo list)",
+        "the entry's data set (as for train), or your .npz file with labels (y_<split>)",
+        cmd_classify,
+    )
