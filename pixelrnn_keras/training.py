@@ -127,6 +127,7 @@ def train(
     tensorboard=True,
     callbacks=(),
     initial_weights=None,
+    learning_rate=None,
 ):
     """Train the card's model with its recipe; resumes from `workdir` after an interruption.
 
@@ -166,6 +167,8 @@ def train(
             fresh initialisation (a warm start; a resumed run continues from its backup instead);
             for a class-conditional card, also of its network without classes (see
             `load_initial_weights`).
+        learning_rate: overrides the recipe's peak learning rate (e.g. a lower one for a leg
+            that goes on from trained weights, where the recipe's would first undo progress).
 
     Returns:
         (model, path of the final weights).
@@ -190,7 +193,9 @@ def train(
         if train_labels is not None:  # `classify`'s prior: the training data's class frequencies
             model.set_class_prior(train_labels)
         schedule = keras.optimizers.schedules.CosineDecay(
-            recipe["learning_rate"], decay_steps=epochs * steps_per_epoch, alpha=recipe.get("final_lr_fraction", 0.05)
+            learning_rate or recipe["learning_rate"],
+            decay_steps=epochs * steps_per_epoch,
+            alpha=recipe.get("final_lr_fraction", 0.05),
         )
         optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
         model.compile(optimizer=optimizers[recipe["optimizer"]](schedule, clipnorm=recipe.get("clipnorm")))
@@ -199,10 +204,12 @@ def train(
     train_ds = datasets.make_step_dataset(
         train_images, recipe["batch_size"], seed=seed, start_step=start_step, labels=train_labels
     )
-    count = recipe.get("validation_images", len(eval_images))
-    valid_labels = None if eval_labels is None else eval_labels[:count]
+    # A seeded draw, not the first ones: a held-out split kept in file order can be sorted by class.
+    count = min(recipe.get("validation_images", len(eval_images)), len(eval_images))
+    pick = np.sort(np.random.default_rng(0).permutation(len(eval_images))[:count])
+    valid_labels = None if eval_labels is None else np.asarray(eval_labels)[pick]
     valid_ds = datasets.make_dataset(
-        np.asarray(eval_images)[:count], recipe["batch_size"], shuffle=False, labels=valid_labels
+        np.asarray(eval_images)[pick], recipe["batch_size"], shuffle=False, labels=valid_labels
     )
     # int32 for the same reason as the training batches (see make_step_dataset).
     valid_ds = valid_ds.map(lambda *batch: (tf.cast(batch[0], tf.int32), *batch[1:]))

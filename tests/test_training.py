@@ -21,6 +21,7 @@ from PIL import Image
 from pixelrnn_keras import PixelRNN
 from pixelrnn_keras.callbacks import AtomicBackupAndRestore
 from pixelrnn_keras.data import make_step_dataset
+from pixelrnn_keras.evaluation import evaluate_nll
 from pixelrnn_keras.training import train
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -206,6 +207,26 @@ def test_train_writes_sample_grids_and_tensorboard_curves(tmp_path):
     decoded = np.asarray(Image.open(io.BytesIO(png)))
     assert (int(width), int(height)) == (19, 19)
     np.testing.assert_array_equal(decoded, grid[::2, ::2])
+
+
+def test_learning_rate_override_and_a_seeded_validation_draw(tmp_path):
+    """`learning_rate` replaces the recipe's peak; validation uses a seeded draw of the held-out images."""
+    images, valid = training_child.digits()
+    valid = np.concatenate([valid, 1 - valid])  # 64 held-out images; the recipe validates on 32 of them
+    card = training_child.tiny_card()
+    model, _ = train(card, images, valid, tmp_path, epochs=1, steps_per_epoch=2, verbose=0, samples_every=0,
+                     learning_rate=1e-4)  # fmt: skip
+    rates = [
+        float(v) for tag, _, v, _ in read_events(tmp_path / "tensorboard" / "train") if tag == "epoch_learning_rate"
+    ]
+    assert len(rates) == 1 and 0 < rates[0] <= 1e-4 < card.training["learning_rate"]
+    pick = np.sort(np.random.default_rng(0).permutation(len(valid))[:32])
+    assert not np.array_equal(pick, np.arange(32))  # not simply the first ones
+    with open(tmp_path / "log.csv") as f:
+        logged = float(list(csv.DictReader(f))[-1]["val_loss"])
+    expected = evaluate_nll(model, valid[pick])["nats"]
+    assert logged == pytest.approx(expected, rel=1e-5)
+    assert logged != pytest.approx(evaluate_nll(model, valid[:32])["nats"], rel=1e-5)
 
 
 # --- Several devices ---------------------------------------------------------------------

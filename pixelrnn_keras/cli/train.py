@@ -11,6 +11,7 @@ from pixelrnn_keras.cli.common import (
     is_card_data,
     labels_for,
     non_negative_int,
+    positive_float,
     positive_int,
     zoo_card,
 )
@@ -52,6 +53,7 @@ def cmd_train(args):
         num_samples=args.num_samples,
         tensorboard=args.tensorboard,
         initial_weights=args.init_weights,
+        learning_rate=args.learning_rate,
     )
     print(f"wrote {final}")
 
@@ -81,6 +83,11 @@ def add_commands(commands):
     train.add_argument("--workdir", help="checkpoints, log, samples, TensorBoard and weights (default runs/NAME)")
     train.add_argument("--epochs", type=positive_int, help="default: the recipe's")
     train.add_argument("--steps-per-epoch", type=positive_int, help="default: the recipe's")
+    train.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        help="peak learning rate of the cosine schedule (default: the recipe's); lower for a leg from trained weights",
+    )
     train.add_argument("--seed", type=non_negative_int, default=0, help="initialisation and data order")
     train.add_argument(
         "--init-weights",
