@@ -15,7 +15,8 @@ for binary images), WebP lossless (Pillow, method 6) one file per image; gzip -9
 raw pixels of the whole set at once (one byte per sub-pixel, and np.packbits for binary images);
 and the speed of one batch of `--batch` images (the first of the set, repeated if it has fewer):
 encode, decode and the model's cached sampler, images/s at that batch, timed round robin
-(medians of `--rounds`; every task once before, to compile), and their ratios to sampling.
+(medians of `--rounds`; every task once before, to compile), and their ratios to sampling;
+`--batch 16,32,64,128` measures the speed at each of those batch sizes (the first codes the set).
 
 Run from the project root:  python bench/codec.py [--quick]
 """
@@ -49,7 +50,9 @@ def parse_args():
         "--cifar-data", help="cifar10_4k.npz, to code its held-out images (default: those in tests/data)"
     )
     parser.add_argument("--cifar-images", type=int, default=100, help="at most this many held-out CIFAR-10 images")
-    parser.add_argument("--batch", type=int, default=64, help="the codec's (and the sampler's) batch size")
+    parser.add_argument(
+        "--batch", type=batch_sizes, default=[64], help="the codec's (and the sampler's) batch size, or several: 16,64"
+    )
     parser.add_argument(
         "--rounds", type=int, default=3, help="round-robin rounds of the speed tasks (the median counts)"
     )
@@ -58,8 +61,15 @@ def parse_args():
     parser.add_argument("--no-cifar", action="store_true", help="the MNIST set only")
     args = parser.parse_args()
     if args.quick:
-        args.mnist_images, args.cifar_images, args.batch, args.rounds = 16, 8, 16, 1
+        args.mnist_images, args.cifar_images, args.batch, args.rounds = 16, 8, [16], 1
     return args
+
+
+def batch_sizes(text):
+    sizes = [int(size) for size in text.split(",")]
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"batch sizes must be positive, got {text!r}")
+    return sizes
 
 
 def png_bytes(image, levels):
@@ -136,10 +146,10 @@ def held_out_cifar(card, path):
     return images[held[held < len(images)]]
 
 
-def report(title, model, images, batch, rounds):
+def report(title, model, images, batches, rounds):
     dims = int(np.prod(images.shape[1:]))
-    stream, payload, nll = measure_size(model, images, batch)
-    rates = measure_speed(model, images, batch, rounds)
+    stream, payload, nll = measure_size(model, images, batches[0])
+    speeds = {batch: measure_speed(model, images, batch, rounds) for batch in batches}
     rows = [
         ("model NLL (the codec's target)", nll / 8 / len(images)),
         ("**this codec** (stream, header included)", stream / len(images)),
@@ -154,11 +164,13 @@ def report(title, model, images, batch, rounds):
     if not features.check("webp"):
         print("\n(WebP: Pillow here has no WebP support, so it is not measured.)")
     print(f"\npayload / NLL = {8 * payload / nll:.5f}; header {stream - payload} bytes per stream")
-    print(
-        f"batch {batch}, medians of {rounds} rounds, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: "
-        f"encode {rates['encode']:.2f}, decode {rates['decode']:.2f}, cached sampling {rates['sample']:.2f} images/s; "
-        f"encode / sampling {rates['encode'] / rates['sample']:.2f}, decode / sampling {rates['decode'] / rates['sample']:.2f}"
-    )
+    for batch, rates in speeds.items():
+        print(
+            f"batch {batch}, medians of {rounds} rounds, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+            f"CPUs: encode {rates['encode']:.2f}, decode {rates['decode']:.2f}, cached sampling {rates['sample']:.2f} "
+            f"images/s; encode / sampling {rates['encode'] / rates['sample']:.2f}, "
+            f"decode / sampling {rates['decode'] / rates['sample']:.2f}"
+        )
 
 
 def main():

@@ -13,11 +13,11 @@ from PIL import Image
 from pixelrnn_keras import MultiScalePixelRNN
 from pixelrnn_keras.cli import codec as codec_cli
 from pixelrnn_keras.cli import main
-from pixelrnn_keras.codec import CorruptStreamError, ModelMismatchError, compress, decompress, read_header
-from pixelrnn_keras.codec.conditional import StageSteps
+from pixelrnn_keras.codec import CorruptStreamError, ModelMismatchError, compress, decompress, rans, read_header
 from pixelrnn_keras.codec.header import model_sha256, parse
-from pixelrnn_keras.codec.steps import Stepper, frequencies_from_logits
+from pixelrnn_keras.codec.steps import StageCoder, frequencies_from_logits
 from pixelrnn_keras.layers import list_archs
+from pixelrnn_keras.models.stages import stages_of
 
 ARCHS = list_archs()
 # Non-square images catch mixed-up rows and columns.
@@ -36,19 +36,49 @@ def coded_model(tiny_model):
     return build
 
 
-def stepped_frequencies(stepper, images):
-    """The frequencies the codec's steps give every sub-pixel of `images` (teacher-forced, as the
-    encoder runs them): (N, H, W, C, levels)."""
-    num, (height, width, channels) = len(images), stepper.model.image_shape
-    values = np.zeros((stepper.batch, height, width, channels), np.int32)
-    found = np.zeros((num, height, width, channels, stepper.model.levels), np.int64)
-    stepper.start()
-    for t in range(height * width):
-        i, j = divmod(t, width)
-        for c in range(channels):
-            found[:, i, j, c] = stepper.frequencies(values, t, c)[:num]
-            values[:num, i, j, c] = images[:, i, j, c]
+def stepped_frequencies(model, images, labels=None, index=0):
+    """The frequency the codec's compiled steps give each sub-pixel's value of `images` (all of
+    them known, as the encoder runs the steps), stage `index`: (N, h, w, C)."""
+    coder = StageCoder.for_stage(model, index, len(images))
+    f = stages_of(model)[index].factor
+    labels = np.zeros(len(images), np.int32) if labels is None else labels
+    known = np.ones(images[:, ::f, ::f].shape, bool)
+    window = np.zeros(coder.window_size, np.int64)
+    return coder(images[:, ::f, ::f], known, images, labels, rans.LOWER, window)[1][..., 0]
+
+
+def forward_frequencies(logits, images):
+    """The frequency that a full forward pass's `logits` give each sub-pixel's value of `images`."""
+    frequencies = frequencies_from_logits(logits).numpy()
+    return np.take_along_axis(frequencies, images[..., None].astype(np.int64), axis=-1)[..., 0]
+
+
+@pytest.fixture
+def spied_ranges(monkeypatch):
+    """A list that collects the (frequency, start) arrays of every `StageCoder` call, in order."""
+    found = []
+    run = StageCoder.__call__
+
+    def spy(self, *args):
+        outputs = run(self, *args)
+        found.append(outputs[1])
+        return outputs
+
+    monkeypatch.setattr(StageCoder, "__call__", spy)
     return found
+
+
+def assert_both_sides_compute_the_same_frequencies(model, images, spied_ranges, **kwargs):
+    """Encoder and decoder get the same (frequency, start) of every sub-pixel, bit for bit (each
+    side records them for every sub-pixel, known or decoded), and the images back."""
+    data = compress(model, images, **kwargs)
+    encoded = list(spied_ranges)
+    spied_ranges.clear()
+    decoded = decompress(model, data)
+    assert len(encoded) == len(spied_ranges) > 0
+    for ours, theirs in zip(encoded, spied_ranges):
+        np.testing.assert_array_equal(ours, theirs)
+    return data, decoded
 
 
 def nll_bits(model, images):
@@ -57,22 +87,22 @@ def nll_bits(model, images):
 
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("shape,levels", CASES)
-def test_round_trip_is_exact_for_every_arch_and_close_to_the_nll(coded_model, real_images, arch, shape, levels):
+def test_round_trip_is_exact_for_every_arch_and_close_to_the_nll(
+    coded_model, real_images, spied_ranges, arch, shape, levels
+):
     model = coded_model(arch, shape, levels)
     images = real_images(shape, levels, 5)
     # 5 images in batches of 3: the last batch is padded.
-    data = compress(model, images, batch_size=3)
-    decoded = decompress(model, data)
+    data, decoded = assert_both_sides_compute_the_same_frequencies(model, images, spied_ranges, batch_size=3)
     assert decoded.dtype == np.uint8 and decoded.shape == images.shape
     np.testing.assert_array_equal(decoded, images)
     header, payload = parse(data)
     assert (header.num_images, header.batch_size, header.image_shape, header.levels) == (5, 3, shape, levels)
-    # Within 1% of the model's NLL, plus at most two words of the range coder's final state.
+    # Within 1% of the model's NLL, plus at most two words of the coder's final state.
     assert 8 * payload.nbytes <= 1.01 * nll_bits(model, images) + 64
     # The steps' distributions are the forward pass's, to within float rounding (2**-24 units).
-    stepped = stepped_frequencies(Stepper.for_model(model, 3), images[:3])
-    full = frequencies_from_logits(model(images[:3])).numpy()
-    assert np.abs(stepped - full).max() <= 256
+    stepped = stepped_frequencies(model, images[:3])
+    assert np.abs(stepped - forward_frequencies(model(images[:3]), images[:3])).max() <= 256
 
 
 @pytest.mark.slow
@@ -379,9 +409,15 @@ def multi_scale_stream(real_images, multi_scale_model):
     return images, compress(multi_scale_model, images, batch_size=8)
 
 
-def test_multi_scale_round_trip_is_exact_and_within_1_percent_of_the_nll(multi_scale_model, multi_scale_stream):
+def test_multi_scale_round_trip_is_exact_and_within_1_percent_of_the_nll(
+    multi_scale_model, multi_scale_stream, spied_ranges
+):
     images, data = multi_scale_stream
-    np.testing.assert_array_equal(decompress(multi_scale_model, data), images)
+    again, decoded = assert_both_sides_compute_the_same_frequencies(
+        multi_scale_model, images, spied_ranges, batch_size=8
+    )
+    assert again == data
+    np.testing.assert_array_equal(decoded, images)
     header, payload = parse(data)
     assert (header.num_images, header.batch_size, header.image_shape) == (20, 8, (8, 8, 1))
     nll = nll_bits(multi_scale_model, images)
@@ -403,21 +439,25 @@ def test_multi_scale_grid_pixels_are_known_not_coded(multi_scale_model, multi_sc
     assert 0.99 * (nll + grid_bits) <= 8 * parse(mutated)[1].nbytes <= 1.01 * (nll + grid_bits) + 64
 
 
-def test_the_high_steps_read_each_batch_s_condition_when_they_start(multi_scale_model, multi_scale_stream):
-    """The compiled steps are kept per model, stage and batch size; the condition map is computed
-    from the s x s grid of the images set before `start`, never compiled in. Teacher-forced, the
+def test_the_high_steps_read_each_batch_s_condition_when_they_run(multi_scale_model, multi_scale_stream):
+    """The compiled loop is kept per model, stage and batch size; the condition map is computed
+    from the s x s grid of the images passed, never compiled in. With every value known, the
     steps give the full forward pass's distributions of batch after batch."""
     images = multi_scale_stream[0][:16]
-    upper = StageSteps.for_stage(multi_scale_model, 1, 8)
-    stepper = Stepper.for_model(upper, 8)
-    assert StageSteps.for_stage(multi_scale_model, 1, 8) is upper and Stepper.for_model(upper, 8) is stepper
+    coder = StageCoder.for_stage(multi_scale_model, 1, 8)
+    assert (
+        StageCoder.for_stage(multi_scale_model, 1, 8) is coder
+        and StageCoder.for_stage(multi_scale_model, 1, 4) is not coder
+    )
     for batch, other in ((images[:8], images[8:]), (images[8:], images[:8])):
-        full = frequencies_from_logits(multi_scale_model(batch)[1]).numpy()
-        upper.set_input(batch)
-        assert np.abs(stepped_frequencies(stepper, batch) - full).max() <= 256
+        full = forward_frequencies(multi_scale_model(batch)[1], batch)
+        assert np.abs(stepped_frequencies(multi_scale_model, batch, index=1) - full).max() <= 256
         # Conditioned on the other batch's s x s images, the steps give other distributions.
-        upper.set_input(other)
-        assert np.abs(stepped_frequencies(stepper, batch) - full).max() > 2**16
+        mixed = np.where(multi_scale_model.grid_mask()[None, :, :, None], other, batch)
+        stepped = stepped_frequencies(multi_scale_model, mixed, index=1)
+        off_grid = ~multi_scale_model.grid_mask()
+        assert np.abs(stepped - forward_frequencies(multi_scale_model(mixed)[1], mixed))[:, off_grid].max() <= 256
+        assert np.abs(stepped - full)[:, off_grid].max() > 2**16
 
 
 # Slow only for the default run's time (~25 s each, mostly compiling); the default run codes a
@@ -526,10 +566,13 @@ def class_nll_bits(model, images, labels):
     return -float(np.sum(model.log_prob(images, labels=labels))) / np.log(2.0) + len(labels) * np.log2(3)
 
 
-def test_class_model_round_trip_stores_the_labels_within_1_percent_of_their_nll(class_images, class_model):
+def test_class_model_round_trip_stores_the_labels_within_1_percent_of_their_nll(
+    class_images, class_model, spied_ranges
+):
     images, labels = class_images, np.array([0, 1, 2, 2, 1, 0, 1, 2, 0, 1], np.int32)
-    data = compress(class_model, images, labels=labels, batch_size=3)  # the last batch padded
-    decoded, decoded_labels = decompress(class_model, data)
+    data, (decoded, decoded_labels) = assert_both_sides_compute_the_same_frequencies(
+        class_model, images, spied_ranges, labels=labels, batch_size=3
+    )  # the last batch padded
     np.testing.assert_array_equal(decoded, images)
     np.testing.assert_array_equal(decoded_labels, labels)
     bits = 8 * parse(data)[1].nbytes
@@ -590,14 +633,49 @@ def test_cli_codes_a_class_model_s_images_with_their_labels(class_images, class_
     assert main(["compress", model_file, str(tmp_path / "images.npz"), "--label", "3", "--out", str(out)]) == 2
 
 
-def test_stage_steps_condition_a_class_model_on_the_labels_set_before_each_batch(class_model, class_images):
-    """`StageSteps`, the steps of a conditioned stage, are kept per model, stage and batch size; the
-    labels set before `start` condition them, never compiled in."""
-    steps = StageSteps.for_stage(class_model, 0, 4)
-    assert StageSteps.for_stage(class_model, 0, 4) is steps and StageSteps.for_stage(class_model, 0, 5) is not steps
-    stepper = Stepper.for_model(steps, 4)
+def test_the_steps_of_a_class_model_read_the_labels_passed(class_model, class_images):
+    """The labels passed condition the compiled steps, never compiled in."""
     images = class_images[:4]
     for labels in (np.array([0, 1, 2, 0]), np.array([2, 2, 1, 1])):
-        full = frequencies_from_logits(class_model(images, labels=labels)).numpy()
-        steps.set_input(np.zeros(images.shape, np.int32), labels)  # a class model's condition reads no image
-        assert np.abs(stepped_frequencies(stepper, images) - full).max() <= 256
+        full = forward_frequencies(class_model(images, labels=labels), images)
+        assert np.abs(stepped_frequencies(class_model, images, labels=labels) - full).max() <= 256
+    other = stepped_frequencies(class_model, images, labels=np.array([1, 2, 0, 1]))
+    assert np.abs(other - full).max() > 2**16
+
+
+def test_a_stream_of_the_first_format_version_is_refused_naming_its_version(binary_model, stream):
+    data = bytearray(stream[1])
+    data[4] = 1  # the version byte, after the magic
+    with pytest.raises(CorruptStreamError, match="format version 1; this version reads 2"):
+        decompress(binary_model, bytes(data))
+
+
+@pytest.mark.parametrize("chunk", [None, 16])
+def test_rans_codes_extreme_and_uniform_distributions_exactly_near_their_information(chunk, monkeypatch):
+    """Certain and near-impossible symbols, interleaved lanes with some known, uniform labels;
+    encoded in one call or in chunks of 16 symbols."""
+    if chunk:
+        monkeypatch.setattr(rans, "_CHUNK", chunk)
+    rng = np.random.default_rng(0)
+    steps, lanes, levels = 60, 4, 5
+    logits = rng.normal(size=(steps, lanes, levels)).astype("float32") * rng.choice([0.1, 3, 40], (steps, lanes, 1))
+    frequencies = frequencies_from_logits(logits).numpy()
+    symbols = rng.integers(0, levels, (steps, lanes)).astype("int32")  # often ones the model rules out
+    known = rng.random((steps, lanes)) < 0.25
+    ranges = rans.symbol_ranges(frequencies.reshape(-1, levels), symbols.reshape(-1)).numpy().reshape(steps, lanes, 2)
+    labels = np.array([6, 0, 2])
+    words = rans.encode(np.concatenate([rans.uniform_ranges(labels, 7), ranges[~known]]))
+    information = -np.log2(ranges[..., 0][~known] / 2**rans.PRECISION).sum() + 3 * np.log2(7)
+    assert information <= 32 * len(words) <= information + 64
+    decoder = rans.Decoder(words)
+    np.testing.assert_array_equal(decoder.decode_uniform(7, 3), labels)
+    x, used, window = tf.constant(decoder.x, tf.int64), tf.constant(0), tf.constant(decoder.window(steps * lanes))
+    for t in range(steps):
+        values = np.where(known[t], symbols[t], 0)
+        decoded, x, used = rans.decode_lanes(
+            tf.constant(frequencies[t]), tf.constant(known[t]), values, x, window, used
+        )
+        np.testing.assert_array_equal(decoded, symbols[t])
+    assert not decoder.exhausted()
+    decoder.advance(x, used)
+    assert decoder.exhausted()

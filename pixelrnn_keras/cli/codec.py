@@ -124,7 +124,7 @@ def add_commands(commands):
         f"{'/'.join(IMAGE_EXTENSIONS)} files in name order)",
     )
     compress.add_argument("--weights", help="a .weights.h5 file instead of a zoo model's bundled weights")
-    compress.add_argument("--batch-size", type=positive_int, help="images per batch of steps (default: up to 64)")
+    compress.add_argument("--batch-size", type=positive_int, help="images per batch of steps (default: up to 128)")
     compress.add_argument(
         "--label",
         type=label_list,

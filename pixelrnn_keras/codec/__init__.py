@@ -1,9 +1,9 @@
 """Lossless image compression with a model's exact likelihoods.
 
 A model that gives an image probability p(x) can store it in about -log2 p(x) bits: `compress`
-range-codes every sub-pixel with the model's distribution for it (the `constriction` library's
-range coder), `decompress` decodes them in the same order, running the model's one-pixel steps
-on the values decoded so far, as the cached sampler does on the values it draws::
+codes every sub-pixel with the model's distribution for it (rANS, codec/rans.py), `decompress`
+decodes them in the same order, running the model's one-pixel steps on the values decoded so
+far, as the cached sampler does on the values it draws, in one compiled loop per batch::
 
     from pixelrnn_keras.codec import compress, decompress
     from pixelrnn_keras.zoo import load
@@ -19,8 +19,8 @@ A class-conditional `PixelRNN` codes each image given its label, and stores the 
 bits): `compress(model, images, labels=labels)`, or without labels each image under its most
 likely class; `decompress` then returns `(images, labels)`.
 
-Both sides compute the distributions with the same compiled steps on the same inputs and round
-them to the same integers, so decoding is exact. The stream names the model and carries the
+Both sides compute the distributions with the same compiled loop on the same inputs and round
+them to the same integers, so decoding is exact (codec/steps.py). The stream names the model and carries the
 sha256 of its configuration and weights (another model is refused) and CRC32 checksums (a damaged
 stream raises an error, never returns a wrong image). See `header.py` for the format.
 """

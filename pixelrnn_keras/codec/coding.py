@@ -6,14 +6,13 @@ import numbers
 import zlib
 from collections.abc import Callable
 
-import constriction
 import keras
 import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike
 
 from pixelrnn_keras.checks import check_images, check_labels
-from pixelrnn_keras.codec.conditional import StageSteps
+from pixelrnn_keras.codec import rans
 from pixelrnn_keras.codec.header import (
     CorruptStreamError,
     Header,
@@ -22,10 +21,10 @@ from pixelrnn_keras.codec.header import (
     model_sha256,
     parse,
 )
-from pixelrnn_keras.codec.steps import PRECISION, Stepper
+from pixelrnn_keras.codec.steps import PRECISION, StageCoder
 from pixelrnn_keras.models.stages import stages_of
 
-DEFAULT_BATCH_SIZE = 64
+DEFAULT_BATCH_SIZE = 128  # measured by bench/codec.py --batch 16,32,64,128 (bench/README.md)
 MAX_LEVELS = 1024  # the frequencies' rounding stays exact up to here (see frequencies_from_logits)
 _STEP_API = ("image_shape", "levels", "init_cache", "step", "end_pixel", "end_row", "get_config", "weights")
 
@@ -41,7 +40,7 @@ def compress(
 
     Args:
         model: a `PixelRNN`, a `MultiScalePixelRNN`, or any Keras model with the one-pixel step
-            API (see `Stepper`).
+            API (`PixelSteps`, models/steps.py).
         images: (N, H, W, C) integers in [0, model.levels) (C == 1 may be left out), N >= 1.
         labels: for a class-conditional `PixelRNN` (num_classes K > 0), the (N,) classes of the
             images: each is stored in the stream in log2(K) bits and its image coded given it,
@@ -49,8 +48,9 @@ def compress(
             gives it the most likelihood (the fewest bits, every class costing log2(K)). Must
             be None for other models.
         batch_size: images per batch of steps (the last batch is padded); recorded in the stream,
-            the decoder uses the same. None: min(N, 64). Larger batches are faster per image.
-        progress: optional callable(done, total), called after every row of every batch.
+            the decoder uses the same. None: min(N, 128). Larger batches are faster per image.
+        progress: optional callable(done, total), called after every stage of every batch (done
+            and total count rows).
 
     Returns:
         bytes: a header (about 100 bytes: model name and sha256, shape, levels, count, checksums)
@@ -72,15 +72,8 @@ def compress(
         batch_size = min(len(images), DEFAULT_BATCH_SIZE)
     elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or not 1 <= batch_size < 2**16:
         raise ValueError(f"batch_size must be None or an int in [1, 65536), got {batch_size!r}")
-    encoder = constriction.stream.queue.RangeEncoder()
-    family = constriction.stream.model.Categorical(perfect=False)
-
-    def encode(frequencies, truth):
-        encoder.encode(truth, family, frequencies.astype(np.float64))
-        return truth
-
-    _run(model, int(batch_size), len(images), encode, images, labels, progress)
-    payload = encoder.get_compressed().astype("<u4").tobytes()
+    ranges = _run(model, int(batch_size), len(images), None, images, labels, progress)
+    payload = rans.encode(ranges).astype("<u4").tobytes()
     header = Header(
         model_name=model.name,
         model_sha256=model_sha256(model),
@@ -105,7 +98,8 @@ def decompress(
     Args:
         model: the model that made the stream (checked by the sha256 of its configuration and weights).
         data: bytes from `compress`.
-        progress: optional callable(done, total), called after every row of every batch.
+        progress: optional callable(done, total), called after every stage of every batch (done
+            and total count rows).
 
     Returns:
         (N, H, W, C) uint8 array (uint16 for more than 256 levels); for a class-conditional model,
@@ -119,14 +113,11 @@ def decompress(
     _check_model(model)
     header, payload = parse(data)
     check_model(header, model)
-    decoder = constriction.stream.queue.RangeDecoder(payload)
-    family = constriction.stream.model.Categorical(perfect=False)
-
-    def decode(frequencies, _):
-        return decoder.decode(family, frequencies.astype(np.float64))
-
-    images, labels = _run(model, header.batch_size, header.num_images, decode, None, None, progress)
-    if images_crc32(images, labels) != header.images_crc32 or not decoder.maybe_exhausted():
+    decoder = rans.Decoder(payload)
+    if not decoder.valid_state():
+        raise CorruptStreamError("data: the stream does not start with a coder state (the stream is damaged)")
+    images, labels = _run(model, header.batch_size, header.num_images, decoder, None, None, progress)
+    if images_crc32(images, labels) != header.images_crc32 or not decoder.exhausted():
         raise CorruptStreamError(
             "data: the decoded images fail the stream's checksum. The stream is damaged, or this "
             f"machine computes the model's probabilities differently: it was made with {header.maker!r}, "
@@ -169,77 +160,66 @@ def _num_classes(model):
     return getattr(model, "num_classes", 0)  # a model of another type with the step API has none
 
 
-def _run(model, batch_size, num_images, code, images, labels, progress):
-    """Codes the sub-pixels of `num_images` images in the model's order, in batches of `batch_size`
-    (the last padded); for a class-conditional model, each batch's labels first, uniformly.
+def _run(model, batch_size, num_images, decoder, images, labels, progress):
+    """Runs the model's stages over `num_images` images in batches of `batch_size` (the last padded):
+    encodes `images` (and `labels`) when `decoder` is None, else decodes them from it.
 
-    code(frequencies (n, levels) int32, truth (n,) int32 or None) -> the n sub-pixel values; `truth`
-    comes from `images` (and `labels`) when encoding. Encoder and decoder run this same loop, so the
-    steps see the same inputs on both sides: the values coded so far, zeros elsewhere and in the
-    padding images (which take class 0).
+    Each batch's labels (of a class-conditional model) come first, uniformly coded, then each
+    stage's sub-pixels in its order. Encoder and decoder run the same compiled loop per stage on
+    the same inputs: the values known or coded so far, zeros elsewhere and in the padding images
+    (which take class 0); the encoder knows every value, the decoder decodes the ones it lacks.
 
     Returns:
-        (num_images, H, W, C) int32: the values coded, and (num_images,) int32 labels, or None
-        for a model without classes.
+        encoding: the (f, start) of every coded symbol in decoding order, (n, 2) int (see
+        `rans.encode`); decoding: (num_images, H, W, C) int32 images and (num_images,) int32
+        labels, or None for a model without classes.
     """
+    encoding = decoder is None
     stages = stages_of(model)
     num_classes = _num_classes(model)
     batches = range(0, num_images, batch_size)
     rows = len(batches) * sum(stage.network.image_shape[0] for stage in stages)
     done = 0
-
-    def row_done():
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, rows)
-
+    ranges = []  # encoding: per batch and stage, the (f, start) of its coded symbols
     coded = np.zeros((num_images, *model.image_shape), np.int32)
     coded_labels = np.zeros(num_images, np.int32) if num_classes else None
     for first in batches:
         n = min(batch_size, num_images - first)
-        truth = None if images is None else images[first : first + n]
-        batch_labels = None
+        batch_labels = np.zeros(batch_size, np.int32)
         if num_classes:
-            batch_labels = np.zeros(batch_size, np.int32)
-            uniform = np.ones((n, num_classes), np.int32)
-            batch_labels[:n] = code(uniform, None if labels is None else labels[first : first + n])
+            if encoding:
+                batch_labels[:n] = labels[first : first + n]
+                ranges.append(rans.uniform_ranges(batch_labels[:n], num_classes))
+            else:
+                batch_labels[:n] = decoder.decode_uniform(num_classes, n)
             coded_labels[first : first + n] = batch_labels[:n]
         values = np.zeros((batch_size, *model.image_shape), np.int32)
+        if encoding:
+            values[:n] = images[first : first + n]
         for index, stage in enumerate(stages):
-            steps = stage.network
-            if stage.condition is not None:
-                steps = StageSteps.for_stage(model, index, batch_size)
-                steps.set_input(values, batch_labels)
+            coder = StageCoder.for_stage(model, index, batch_size)
             f = stage.factor
-            # A view of `values`: the stage's sub-pixels are coded in place, for the stages after.
-            stage_values = values[:, ::f, ::f]
-            stage_truth = None if truth is None else truth[:, ::f, ::f]
-            coded_pixels = None if stage.coded.all() else stage.coded
-            _code_batch(
-                Stepper.for_model(steps, batch_size), stage_values, n, code, stage_truth, row_done, coded_pixels
-            )
+            # Decoded here: the stage's pixels of the batch's real images (the rest is known).
+            decoded = np.zeros((batch_size, *stage.coded.shape, model.image_shape[-1]), bool)
+            decoded[:n] = stage.coded[None, :, :, None]
+            if encoding:
+                _, found, _, _ = coder(values[:, ::f, ::f], np.ones_like(decoded), values, batch_labels, rans.LOWER,
+                                       np.zeros(coder.window_size, np.int64))  # fmt: skip
+                # Decoding order: pixel by pixel, channel by channel, image by image.
+                order = (1, 2, 3, 0)
+                ranges.append(found.transpose(*order, 4)[decoded.transpose(order)])
+            else:
+                stage_values, _, x, used = coder(values[:, ::f, ::f], ~decoded, values, batch_labels, decoder.x,
+                                                 decoder.window(coder.window_size))  # fmt: skip
+                decoder.advance(x, used)
+                values[:, ::f, ::f] = stage_values
+            done += stage.network.image_shape[0]
+            if progress is not None:
+                progress(done, rows)
         coded[first : first + n] = values[:n]
+    if encoding:
+        return np.concatenate(ranges)
     return coded, coded_labels
-
-
-def _code_batch(stepper, values, n, code, truth, row_done, coded_pixels=None):
-    """Codes the sub-pixels of the first `n` images of `values` (batch, H, W, C) in raster order, in place.
-
-    Only the pixels where `coded_pixels` (H, W) bool is True are coded (all if None); `values` holds
-    the others' known values beforehand. Their steps run all the same, so that the state advances.
-    `truth`: (n, H, W, C) when encoding, else None. row_done() is called after every row.
-    """
-    _, height, width, channels = values.shape
-    stepper.start()
-    for t in range(height * width):
-        i, j = divmod(t, width)
-        for c in range(channels):
-            frequencies = stepper.frequencies(values, t, c)[:n]
-            if coded_pixels is None or coded_pixels[i, j]:
-                values[:n, i, j, c] = code(frequencies, None if truth is None else truth[:, i, j, c])
-        if j == width - 1:
-            row_done()
 
 
 def _maker():

@@ -6,7 +6,10 @@ Layout (little-endian; one header per stream):
     | height, width, channels u16 | levels u16 | number of images u32 | batch size u16
     | precision u8 | maker length u8 | maker (UTF-8, e.g. "tf 2.21.0 CPU")
     | payload words u32 | payload CRC32 u32 | images CRC32 u32 | CRC32 of the header before it u32
-    | payload: the range coder's 32-bit words
+    | payload: the rANS coder's 32-bit words (codec/rans.py)
+
+Version 2 (rANS, the decoder inside the compiled loop); version 1 streams (a range coder driven
+from Python) are refused with an error that names their version.
 
 A class-conditional model's stream holds each batch's labels in its payload, before the batch's
 images, and its images CRC32 covers the labels after the images. The model (its sha256) says
@@ -25,7 +28,7 @@ import zlib
 import numpy as np
 
 MAGIC = b"PXRC"
-VERSION = 1
+VERSION = 2
 _FIXED = struct.Struct("<4sBB")
 _SHAPE = struct.Struct("<32sHHHHIHBB")
 _CHECKS = struct.Struct("<III")

@@ -23,8 +23,7 @@ Methods:
     call(inputs, row_context=None, gate_bias=None): (batch, H, W, in) -> (batch, H, W, hidden).
     init_cache(batch, height, width, dtype, gate_bias=None), step(cache, inputs, i, j) ->
         (outputs (batch, hidden), cache), end_row(cache, i, row_context=None): the one-pixel
-        steps (see layers/incremental.py); `end_row` of a `side_stream` core returns (cache, row). Weight tensors a cache holds come out of `step` and
-        `end_row` as the same tensors (the codec's `Stepper` keeps them apart from the state).
+        steps (see layers/incremental.py); `end_row` of a `side_stream` core returns (cache, row).
     forward_flops(height, width, hidden, channels, kernel_size): the core's useful FLOPs per
         image (one multiply-add = 2), for `bench/train.py`.
 """

@@ -21,9 +21,6 @@ in `init_cache` too and keep it in the cache: it is fixed while an image is gene
 A cache is a nested tuple of tensors: the weights arranged for one-pixel products (read once
 per sampling run, so that XLA sees the same operands in every channel's call and computes the
 products of earlier pixels' features once per pixel) and the state carried from earlier pixels.
-The rule that tells them apart: a weight tensor comes out of `step`, `end_row` and `write` as
-the very same tensor it went in as; state tensors are new ones. The codec's `Stepper` relies on
-it (codec/steps.py): it keeps the weights apart and carries only the state between its calls.
 
 XLA updates a carried buffer in place only when each read of it within a step is ordered
 before the write by data dependence; otherwise it copies the whole buffer at every step. The

@@ -13,12 +13,8 @@ class PixelSteps(Protocol):
     logits of a step equal those of a full forward pass of any image that agrees with every
     sub-pixel seen so far (up to float rounding; `PixelRNN.step` documents its cache).
 
-    Weight tensors a cache holds come out of `step`, `end_pixel` and `end_row` as the very same
-    tensors (layers/incremental.py); the codec's `Stepper` tells them from the state that way.
-
-    Implemented by `PixelRNN` (whose `init_cache` also takes a condition map or class labels),
-    `sampling.Conditioned` (a conditional network with its condition fixed) and the codec's
-    stages conditioned through variables (codec/conditional.py). A model is driven as its
+    Implemented by `PixelRNN` (whose `init_cache` also takes a condition map or class labels) and
+    `sampling.Conditioned` (a conditional network with its condition fixed). A model is driven as its
     stages (models/stages.py), each one of these: a `MultiScalePixelRNN` as two.
 
     Attributes:

@@ -14,49 +14,83 @@ from pixelrnn_keras.sampling.record import batch_first, gather_steps, steps_reco
 def cached_loop(model, gumbel, temperature, values, known, portable=False):
     """Draws the sub-pixels in order; arguments and results as `naive_loop`'s (and the same images).
 
-    Per pixel, the network's column runs once per channel c, each time from the cache before
-    the pixel: the masks make channel c's logits independent of channels >= c, which hold
-    zeros or known values meanwhile. The last run's cache, with the complete pixel recorded
-    (`end_pixel`), carries on. The logits are returned for every sub-pixel, known ones too.
+    The logits are returned for every sub-pixel, known ones too. With `portable`, the images are
+    kept in one (batch, H, W, C) tensor updated by a scatter per pixel and no logits are recorded
+    (None is returned for them): tf2onnx cannot convert TensorArrays carried through nested
+    loops, this form it can (see `pixelrnn_keras.export`). Same images; without XLA, each scatter
+    copies the images.
+    """
 
-    With `portable`, the images are kept in one (batch, H, W, C) tensor updated by a scatter
-    per pixel and no logits are recorded (None is returned for them): tf2onnx cannot convert
-    TensorArrays carried through nested loops, this form it can (see `pixelrnn_keras.export`).
-    Same images; without XLA, each scatter copies the images.
+    def draw(logits, i, j, c, pixel_known, pixel_values, carried):
+        noise = read_at(gumbel, i, j)[:, c]
+        return choose(logits, noise, temperature, pixel_known, pixel_values), logits, carried
+
+    record = None if portable else (gumbel.dtype, [model.levels])
+    batch = gumbel.shape[0] or tf.shape(gumbel)[0]
+    images, logits, _ = step_loop(model, batch, values, known, draw, (), record)
+    return images, logits
+
+
+def step_loop(model, batch, values, known, choose_value, carried, record=None):
+    """Runs the model's one-pixel steps over its image in raster order, a value chosen for each
+    sub-pixel as it is reached: the loop of the cached sampler and of the codec.
+
+    Per pixel, the network's column runs once per channel c, each time from the cache before
+    the pixel, with the pixel's channels >= c zero, known or not: the masks make channel c's
+    logits independent of them, and so the steps see the same inputs whatever is known (the
+    codec's encoder and decoder rely on that). The last run's cache, with the complete pixel
+    recorded (`end_pixel`), carries on.
+
+    Args:
+        model: a `PixelSteps` model (models/steps.py).
+        batch: the batch size (an int, or a scalar tensor in a graph traced for any batch).
+        values, known: (batch, H, W, C) int32 and bool, the sub-pixels given.
+        choose_value: (logits (batch, levels), i, j, c, known (batch,), values (batch,), carried)
+            -> (the sub-pixel's values (batch,) int32, what to record of it, carried).
+        carried: tensors `choose_value` carries from sub-pixel to sub-pixel.
+        record: (dtype, shape) of what `choose_value` records per image and sub-pixel; None:
+            nothing is recorded, and the images are kept in one tensor updated by a scatter per
+            pixel (the form tf2onnx converts).
+
+    Returns:
+        (images (batch, H, W, C) int32, the records (batch, H, W, C, *shape) or None, carried).
     """
     height, width, channels = model.image_shape
-    batch = gumbel.shape[0] or tf.shape(gumbel)[0]
+    portable = record is None
 
-    def pixel_body(j, i, images, used, cache):
-        noise, pixel_known, pixel_values = read_at(gumbel, i, j), read_at(known, i, j), read_at(values, i, j)
-        pixel = tf.where(pixel_known, pixel_values, tf.zeros_like(pixel_values))  # (batch, C)
+    def pixel_body(j, i, images, records, cache, carried):
+        pixel_known, pixel_values = read_at(known, i, j), read_at(values, i, j)
+        pixel = tf.zeros_like(pixel_values)  # (batch, C), its channels filled in one by one
         # Every call starts from the cache before this pixel; only the last one's is kept.
-        pixel_logits = []
+        kept = []
         for c in range(channels):
             logits, new_cache = model.step(cache, pixel, i, j)  # (batch, C, L)
-            pixel_logits.append(logits[:, c])
-            drawn = choose(logits[:, c], noise[:, c], temperature, pixel_known[:, c], pixel_values[:, c])
-            pixel = tf.concat([pixel[:, :c], drawn[:, None], pixel[:, c + 1 :]], axis=1)
+            chosen, recorded, carried = choose_value(
+                logits[:, c], i, j, c, pixel_known[:, c], pixel_values[:, c], carried
+            )
+            kept.append(recorded)
+            pixel = tf.concat([pixel[:, :c], chosen[:, None], pixel[:, c + 1 :]], axis=1)
         cache = model.end_pixel(new_cache, pixel, i, j)
         if portable:
-            return j + 1, i, write_at(images, pixel, i, j), used, cache
+            return j + 1, i, write_at(images, pixel, i, j), records, cache, carried
         t = i * width + j
-        return j + 1, i, images.write(t, pixel), used.write(t, tf.stack(pixel_logits, axis=1)), cache
+        return j + 1, i, images.write(t, pixel), records.write(t, tf.stack(kept, axis=1)), cache, carried
 
-    def row_body(i, images, used, cache):
-        _, _, images, used, cache = tf.while_loop(
-            lambda j, *_: j < width, pixel_body, (tf.constant(0), i, images, used, cache)
+    def row_body(i, images, records, cache, carried):
+        _, _, images, records, cache, carried = tf.while_loop(
+            lambda j, *_: j < width, pixel_body, (tf.constant(0), i, images, records, cache, carried)
         )
         row = read_at(images, i) if portable else gather_steps(images, i * width, width)
-        return i + 1, images, used, model.end_row(cache, i, row)
+        return i + 1, images, records, model.end_row(cache, i, row), carried
 
     if portable:
-        images, used = tf.zeros([batch, height, width, channels], tf.int32), ()
+        images, records = tf.zeros([batch, height, width, channels], tf.int32), ()
     else:
-        images = steps_record(height * width, tf.int32, [gumbel.shape[0], channels])
-        used = steps_record(height * width, gumbel.dtype, [gumbel.shape[0], channels, model.levels])
-    loop_vars = (tf.constant(0), images, used, model.init_cache(batch))
-    _, images, used, _ = tf.while_loop(lambda i, *_: i < height, row_body, loop_vars)
+        static_batch = batch if isinstance(batch, int) else None
+        images = steps_record(height * width, tf.int32, [static_batch, channels])
+        records = steps_record(height * width, record[0], [static_batch, channels, *record[1]])
+    loop_vars = (tf.constant(0), images, records, model.init_cache(batch), carried)
+    _, images, records, _, carried = tf.while_loop(lambda i, *_: i < height, row_body, loop_vars)
     if portable:
-        return images, None
-    return batch_first(images, (height, width)), batch_first(used, (height, width))
+        return images, None, carried
+    return batch_first(images, (height, width)), batch_first(records, (height, width)), carried

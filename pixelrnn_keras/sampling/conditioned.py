@@ -8,9 +8,6 @@ class Conditioned:
         network: a conditional `PixelRNN`: built with condition_features > 0 (the upper scale of a
             multi-scale model) or num_classes > 0 (then the map is `network.label_condition(labels)`).
         condition: (batch, H, W, c) map.
-
-    Its methods read `network` and `condition` on every call: the codec's `StageSteps`
-    (codec/conditional.py) shares them, looking both up from a model and variables instead.
     """
 
     def __init__(self, network, condition):
