@@ -80,7 +80,9 @@ def complete(
     return _draw(model, images, known, seed, temperature, method, jit_compile, condition)
 
 
-def generate(model, gumbel, temperature, values, known, method="cached", jit_compile=True, condition=None):
+def generate(
+    model, gumbel, temperature, values, known, method="cached", jit_compile=True, condition=None, keep_logits=True
+):
     """The compiled sampling loop, noise in: (images (N, H, W, C) int32, logits used (N, H, W, C, L)).
 
     Args:
@@ -91,28 +93,31 @@ def generate(model, gumbel, temperature, values, known, method="cached", jit_com
         condition: a conditional model's (N, H, W, c) condition map, or None.
 
     The logits are those each sub-pixel was drawn from (for checks: they equal the logits of a
-    forward pass of the returned images).
+    forward pass of the returned images); None unless `keep_logits` (recording them costs time).
     """
     check_method(method)
     temperature = tf.cast(temperature, gumbel.dtype)
-    if condition is None:
-        return _compiled(model, method, bool(jit_compile), False)(gumbel, temperature, values, known)
-    return _compiled(model, method, bool(jit_compile), True)(gumbel, temperature, values, known, condition)
+    run = _compiled(model, method, bool(jit_compile), condition is not None, bool(keep_logits))
+    return (
+        run(gumbel, temperature, values, known)
+        if condition is None
+        else run(gumbel, temperature, values, known, condition)
+    )
 
 
-def _compiled(model, method, jit_compile, conditional):
+def _compiled(model, method, jit_compile, conditional, keep_logits):
     """The compiled loop of `model`; a conditional one takes the condition map as its last argument
     (an argument, not a constant: one program for every condition)."""
     functions = _COMPILED.setdefault(model, {})
-    key = method, jit_compile, conditional
+    key = method, jit_compile, conditional, keep_logits
     if key not in functions:
         loop, model_ref = LOOPS[method], weakref.ref(model)
 
         def run(*args):
             if conditional:
                 *args, condition = args
-                return loop(Conditioned(model_ref(), condition), *args)
-            return loop(model_ref(), *args)
+                return loop(Conditioned(model_ref(), condition), *args, keep_logits=keep_logits)
+            return loop(model_ref(), *args, keep_logits=keep_logits)
 
         run.__name__ = f"{'conditional_' if conditional else ''}{loop.__name__}"  # in traces and XLA dumps
         functions[key] = tf.function(run, jit_compile=jit_compile, autograph=False)
@@ -143,5 +148,4 @@ def check_draw_args(seed, temperature, method):
 def _draw(model, values, known, seed, temperature, method, jit_compile, condition):
     seed = check_draw_args(seed, temperature, method)
     gumbel = gumbel_noise(values.shape[0], model.image_shape, model.levels, int(seed), model.compute_dtype)
-    images, _ = generate(model, gumbel, temperature, values, known, method, jit_compile, condition)
-    return images
+    return generate(model, gumbel, temperature, values, known, method, jit_compile, condition, keep_logits=False)[0]

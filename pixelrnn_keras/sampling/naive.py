@@ -7,7 +7,7 @@ from pixelrnn_keras.sampling.noise import choose
 from pixelrnn_keras.sampling.record import batch_first, steps_record
 
 
-def naive_loop(model, gumbel, temperature, values, known):
+def naive_loop(model, gumbel, temperature, values, known, keep_logits=True):
     """Draws the sub-pixels in order, each from the logits of a forward pass of the image so far.
 
     Args:
@@ -16,6 +16,8 @@ def naive_loop(model, gumbel, temperature, values, known):
         temperature: float scalar tensor > 0.
         values: (batch, H, W, C) int32; kept where `known`.
         known: (batch, H, W, C) bool.
+
+        keep_logits: return the logits too (else None).
 
     Returns:
         images (batch, H, W, C) int32, and the logits each sub-pixel was drawn from,
@@ -42,4 +44,4 @@ def naive_loop(model, gumbel, temperature, values, known):
 
     used = steps_record(num_sub_pixels, gumbel.dtype, [gumbel.shape[0], model.levels])
     _, images, used = tf.while_loop(lambda t, *_: t < num_sub_pixels, body, (tf.constant(0), images, used))
-    return images, batch_first(used, model.image_shape)
+    return images, batch_first(used, model.image_shape) if keep_logits else None
