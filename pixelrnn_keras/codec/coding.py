@@ -202,15 +202,16 @@ def _run(model, batch_size, num_images, decoder, images, labels, progress):
             # Decoded here: the stage's pixels of the batch's real images (the rest is known).
             decoded = np.zeros((batch_size, *stage.coded.shape, model.image_shape[-1]), bool)
             decoded[:n] = stage.coded[None, :, :, None]
+            if encoding:  # every value known, nothing read
+                known, x, window = np.ones_like(decoded), rans.LOWER, np.zeros(coder.window_size, np.int64)
+            else:
+                known, x, window = ~decoded, decoder.x, decoder.window(coder.window_size)
+            stage_values, found, x, used = coder(values[:, ::f, ::f], known, values, batch_labels, x, window)
             if encoding:
-                _, found, _, _ = coder(values[:, ::f, ::f], np.ones_like(decoded), values, batch_labels, rans.LOWER,
-                                       np.zeros(coder.window_size, np.int64))  # fmt: skip
                 # Decoding order: pixel by pixel, channel by channel, image by image.
                 order = (1, 2, 3, 0)
                 ranges.append(found.transpose(*order, 4)[decoded.transpose(order)])
             else:
-                stage_values, _, x, used = coder(values[:, ::f, ::f], ~decoded, values, batch_labels, decoder.x,
-                                                 decoder.window(coder.window_size))  # fmt: skip
                 decoder.advance(x, used)
                 values[:, ::f, ::f] = stage_values
             done += stage.network.image_shape[0]
