@@ -75,7 +75,9 @@ def draw_from_noise(model, noise, temperature, values=None, known=None, portable
     gumbels = _same_batch([(name, noise[name]) for name in noise_names(model)])
     values, known = _defaults(values, known, gumbels[-1])
     if not portable:
-        images, _ = two_stage.draw_from_noise(model, gumbels, temperature, values, known, "cached", True, labels)
+        images, _ = two_stage.draw_from_noise(
+            model, gumbels, temperature, values, known, "cached", True, labels, keep_logits=False
+        )
         return images
 
     def loop(network, gumbel, temperature, values, known, condition):

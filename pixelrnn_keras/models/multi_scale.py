@@ -206,7 +206,9 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
         if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
             raise ValueError(f"num must be an int >= 1, got {num!r}")
         shape = (int(num), *self.image_shape)
-        images, _ = two_stage.draw(self, tf.zeros(shape, tf.int32), tf.zeros(shape, tf.bool), seed, temperature, method)
+        images, _ = two_stage.draw(
+            self, tf.zeros(shape, tf.int32), tf.zeros(shape, tf.bool), seed, temperature, method, keep_logits=False
+        )
         return images
 
     def complete(self, images, known, seed=None, temperature=1.0, method="cached"):
@@ -218,7 +220,7 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
         from pixelrnn_keras.sampling import two_stage
 
         images, known = check_completion_args(images, known, self.image_shape, self.levels)
-        completed, _ = two_stage.draw(self, images, known, seed, temperature, method)
+        completed, _ = two_stage.draw(self, images, known, seed, temperature, method, keep_logits=False)
         return completed
 
     def get_config(self):
