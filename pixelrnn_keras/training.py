@@ -9,6 +9,7 @@ import tensorflow as tf
 from pixelrnn_keras import data as datasets
 from pixelrnn_keras.callbacks import AtomicBackupAndRestore, EpochSummaries, SampleGrid
 from pixelrnn_keras.files import atomic_path
+from pixelrnn_keras.models import PixelRNN
 from pixelrnn_keras.zoo.registry import build_model
 
 
@@ -56,34 +57,64 @@ def images_and_labels(data):
 
 
 def load_initial_weights(model, path):
-    """Loads the weights file `path` into `model` for a warm start: weights of the same model, or for
-    a class-conditional `PixelRNN`, those of the same network without classes. Then every weight of
-    that network is loaded by its layer's path, and the class layers (the label's projections and
-    the class prior) are set to zero: the model starts as exactly the unconditional one, for every
-    label, and fine-tuning teaches it the classes.
+    """Loads the weights file `path` into `model` for a warm start: weights of the same model, or
+    for a `PixelRNN`, those of the same network with fewer residual blocks and/or without classes.
+    Then every weight of that network is loaded by its layer's path; the class layers (the label's
+    projections and the class prior) are set to zero, and so is each added block's way to the
+    head: its skip projection in a network with skip connections, else its output projection
+    (`expand`: the block then passes its input on unchanged). The added blocks' other weights keep
+    their fresh initialisation. So the model starts as exactly the smaller one, for every label,
+    and the zeroed projections get gradients at once: training grows it from there.
 
     Raises:
-        ValueError: `path` holds the weights of neither.
+        ValueError: `path` holds the weights of none of those networks.
     """
     try:
         model.load_weights(path)
         return
     except ValueError:
-        if not model.num_classes:
+        if not isinstance(model, PixelRNN):
             raise
-    config = {k: v for k, v in model.get_config().items() if k not in ("name", "num_classes")}
-    unconditional = type(model).from_config(config)
-    try:
-        unconditional.load_weights(path)
-    except ValueError as err:
-        raise ValueError(
-            f"initial weights: {path!r} holds the weights of neither this model nor its network without classes"
-        ) from err
+    source = _smaller_network(model, path)
     # Variable paths start with the model's name, which differs.
-    found = {v.path.split("/", 1)[1]: v for v in unconditional.weights}
+    found = {v.path.split("/", 1)[1]: v for v in source.weights}
     for variable in model.weights:
-        source = found.get(variable.path.split("/", 1)[1])
-        variable.assign(np.zeros(variable.shape, variable.dtype) if source is None else source.numpy())
+        key = variable.path.split("/", 1)[1]
+        if key in found:
+            variable.assign(found[key].numpy())
+        elif _starts_at_zero(key, source.num_layers, model.skip_connections):
+            variable.assign(np.zeros(variable.shape, variable.dtype))
+
+
+def _smaller_network(model, path):
+    """The network of `model` with fewer blocks and/or no classes whose weights `path` holds, loaded."""
+    config = model.get_config()
+    for num_classes in dict.fromkeys((model.num_classes, 0)):
+        for num_layers in range(model.num_layers, 0, -1):
+            if (num_classes, num_layers) == (model.num_classes, model.num_layers):
+                continue
+            candidate = type(model).from_config({**config, "num_layers": num_layers, "num_classes": num_classes})
+            try:
+                candidate.load_weights(path)
+            except ValueError:
+                continue
+            return candidate
+    raise ValueError(
+        f"initial weights: {path!r} holds the weights of neither this model nor its network with fewer "
+        "residual blocks or without classes"
+    )
+
+
+def _starts_at_zero(key, source_layers, skip_connections):
+    """Whether the weight at `key` (its path inside the model) is one that a warm start sets to
+    zero: a class layer, or the way to the head of a block the source network did not have."""
+    layer, *inside = key.split("/")
+    if layer in ("input_condition", "class_prior_logits") or inside[:1] == ["condition_bias"]:
+        return True
+    kind, _, index = layer.rpartition("_")
+    if not (index.isdigit() and int(index) >= source_layers):
+        return False
+    return kind == "skip" if skip_connections else (kind == "block" and inside[:1] == ["expand"])
 
 
 class _AtomicWeights(keras.callbacks.Callback):
@@ -165,7 +196,7 @@ def train(
         callbacks: more Keras callbacks for `fit`.
         initial_weights: a ``.weights.h5`` file of the card's model to start from instead of a
             fresh initialisation (a warm start; a resumed run continues from its backup instead);
-            for a class-conditional card, also of its network without classes (see
+            or of its network with fewer residual blocks and/or without classes (see
             `load_initial_weights`).
         learning_rate: overrides the recipe's peak learning rate (e.g. a lower one for a leg
             that goes on from trained weights, where the recipe's would first undo progress).

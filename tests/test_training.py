@@ -229,6 +229,34 @@ def test_learning_rate_override_and_a_seeded_validation_draw(tmp_path):
     assert logged != pytest.approx(evaluate_nll(model, valid[:32])["nats"], rel=1e-5)
 
 
+@pytest.mark.parametrize(
+    "arch, skip_connections",
+    [("pixelcnn", True), ("row_lstm", False), ("diagonal_bilstm", True), ("gated_pixelcnn", False)],
+)
+def test_a_warm_start_from_fewer_blocks_is_exactly_the_smaller_model_and_trains_the_new_ones(
+    arch, skip_connections, perturb, tmp_path
+):
+    from pixelrnn_keras.training import load_initial_weights
+
+    config = dict(arch=arch, image_shape=(5, 4, 3), levels=8, hidden=4, head_units=6, skip_connections=skip_connections)
+    small = perturb(PixelRNN(**config, num_layers=2), seed=0)
+    small.save_weights(str(tmp_path / "small.weights.h5"))
+    grown = perturb(PixelRNN(**config, num_layers=4, num_classes=2), seed=1)  # far from zero everywhere
+    load_initial_weights(grown, str(tmp_path / "small.weights.h5"))
+    images = np.random.default_rng(0).integers(0, 8, (3, 5, 4, 3))
+    for label in range(2):
+        np.testing.assert_array_equal(grown.log_prob(images, labels=np.full(3, label)), small.log_prob(images))
+    # The added blocks keep their fresh insides, so that their zeroed way to the head learns at once.
+    assert not np.array_equal(grown.blocks[3].core.weights[0].numpy(), 0)
+    to_head = grown.skips[3].kernel if skip_connections else grown.blocks[3].expand.kernel
+    with tf.GradientTape() as tape:
+        loss = -tf.reduce_sum(grown.log_prob_from_logits(images, grown(images, labels=np.zeros(3, int))))
+    assert float(tf.reduce_max(tf.abs(tape.gradient(loss, to_head)))) > 0
+    deeper_and_wider = PixelRNN(**{**config, "hidden": 6}, num_layers=4)
+    with pytest.raises(ValueError, match="neither this model nor its network with fewer residual blocks"):
+        load_initial_weights(deeper_and_wider, str(tmp_path / "small.weights.h5"))
+
+
 # --- Several devices ---------------------------------------------------------------------
 
 

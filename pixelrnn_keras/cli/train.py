@@ -91,8 +91,9 @@ def add_commands(commands):
     train.add_argument("--seed", type=non_negative_int, default=0, help="initialisation and data order")
     train.add_argument(
         "--init-weights",
-        help="start from these weights of the same model (a warm start); for a class-conditional entry, also "
-        "those of its network without classes (the class layers start at zero)",
+        help="start from these weights of the same model (a warm start), or of its network with fewer residual "
+        "blocks and/or without classes: the added blocks and the class layers start so that the model is exactly "
+        "that network",
     )
     train.add_argument("--samples-every", type=non_negative_int, default=1, help="epochs between sample grids; 0: none")
     train.add_argument("--num-samples", type=positive_int, default=16, help="images per sample grid")
