@@ -228,9 +228,9 @@ class PreviousSubpixelModel(keras.Model):
     def init_cache(self, batch):
         return (tf.convert_to_tensor(self.table), tf.fill([batch], self.levels))  # (table, last sub-pixel)
 
-    def step(self, cache, pixel, i, j):
+    def step(self, cache, pixel, i, j, channel):
         table, last = cache
-        previous = tf.concat([last[:, None], pixel[:, :-1]], axis=1)  # (batch, C)
+        previous = last if channel == 0 else pixel[:, channel - 1]
         return tf.gather(table, previous), cache
 
     def end_pixel(self, cache, pixel, i, j):

@@ -55,8 +55,8 @@ def test_every_network_follows_the_pixel_steps_protocol(tiny_model, tiny_multi_s
             for j in range(width):
                 pixel, at = tf.constant(images[:, i, j]), (tf.constant(i), tf.constant(j))
                 for c in range(channels):
-                    out, stepped = network.step(cache, pixel, *at)
-                    logits[:, i, j, c] = np.asarray(out)[:, c]
+                    out, stepped = network.step(cache, pixel, *at, c)
+                    logits[:, i, j, c] = np.asarray(out)
                 cache = network.end_pixel(stepped, pixel, *at)
                 if j == width - 1:
                     cache = network.end_row(cache, at[0], tf.constant(images[:, i]))

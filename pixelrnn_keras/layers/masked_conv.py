@@ -171,6 +171,15 @@ class MaskedConv2D(keras.layers.Layer):
         outputs = outputs + tf.matmul(tf.reshape(window, [-1, weights[2].shape[0]]), weights[2])
         return outputs, (weights, (buffer, inputs, tf.stack([i, j])))
 
+    def step_outputs(self, cache, inputs, start, stop):
+        """Outputs [start, stop) of a 1x1 layer's `step`, (batch, stop - start): the product with
+        those columns of the kernel only, for a caller that needs no others (a 1x1 layer keeps no
+        state, so the cache is unchanged)."""
+        (centre, bias), state = cache
+        if state:
+            raise ValueError(f"step_outputs needs a 1x1 kernel; this layer's is {self.kernel_size}")
+        return tf.matmul(inputs, centre[:, start:stop]) + bias[start:stop]
+
     def write(self, cache, inputs, i, j):
         """The cache after `step` at (i, j), with `inputs` (batch, in_features) as that pixel's final inputs."""
         weights, state = cache

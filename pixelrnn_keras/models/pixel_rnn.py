@@ -355,11 +355,12 @@ class PixelRNN(ImageLikelihoodModel):
         )
         return cache if condition is None else (*cache, self.input_condition(condition))
 
-    def step(self, cache, pixel, i, j):
-        """Logits at pixel (i, j), (batch, C, levels), and the cache advanced past it.
+    def step(self, cache, pixel, i, j, channel):
+        """Logits of sub-pixel (i, j, `channel`), (batch, levels), and the cache advanced past pixel (i, j).
 
-        `pixel` (batch, C) int32 holds the pixel's known channels; the logits of channel c
-        depend only on channels < c, so the others may hold anything.
+        `pixel` (batch, C) int32 holds the pixel's known channels; the logits of `channel` (an int)
+        depend only on channels before it, so the others may hold anything. Only that channel's
+        logits are computed: the head's last product is most of a step's arithmetic at 256 levels.
         """
         conv_cache, block_caches, skip_caches, hidden_cache, logits_cache, *input_bias = cache
         x = scale_images(pixel, self.levels, self.compute_dtype)
@@ -375,9 +376,11 @@ class PixelRNN(ImageLikelihoodModel):
                 skipped = skipped + skip
         head_in = skipped if self.skips else stream
         hidden, hidden_cache = self.head_hidden.step(hidden_cache, tf.nn.relu(head_in), i, j)
-        logits, logits_cache = self.head_logits.step(logits_cache, tf.nn.relu(hidden), i, j)
+        # The logits are grouped by channel, as `call` reshapes them.
+        start = channel * self.levels
+        logits = self.head_logits.step_outputs(logits_cache, tf.nn.relu(hidden), start, start + self.levels)
         cache = conv_cache, tuple(block_caches), tuple(skip_caches), hidden_cache, logits_cache, *input_bias
-        return tf.reshape(logits, [-1, self.channels, self.levels]), cache
+        return logits, cache
 
     def end_pixel(self, cache, pixel, i, j):
         """Pixel (i, j) is complete with values `pixel` (batch, C) int32.

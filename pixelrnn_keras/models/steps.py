@@ -28,9 +28,9 @@ class PixelSteps(Protocol):
     def init_cache(self, batch):
         """The cache before the first pixel, for `batch` images."""
 
-    def step(self, cache, pixel, i, j):
-        """(logits (batch, C, levels), cache) at pixel (i, j); `pixel` (batch, C) int32 holds its
-        known channels, and the logits of channel c depend only on channels < c."""
+    def step(self, cache, pixel, i, j, channel):
+        """(logits (batch, levels) of sub-pixel (i, j, `channel`), cache); `pixel` (batch, C) int32
+        holds the pixel's known channels, and the logits depend only on those before `channel`."""
 
     def end_pixel(self, cache, pixel, i, j):
         """The cache once pixel (i, j) is complete with values `pixel` (batch, C) int32."""

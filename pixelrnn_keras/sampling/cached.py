@@ -65,10 +65,8 @@ def step_loop(model, batch, values, known, choose_value, carried, record=None, p
         # Every call starts from the cache before this pixel; only the last one's is kept.
         kept = []
         for c in range(channels):
-            logits, new_cache = model.step(cache, pixel, i, j)  # (batch, C, L)
-            chosen, recorded, carried = choose_value(
-                logits[:, c], i, j, c, pixel_known[:, c], pixel_values[:, c], carried
-            )
+            logits, new_cache = model.step(cache, pixel, i, j, c)  # (batch, L)
+            chosen, recorded, carried = choose_value(logits, i, j, c, pixel_known[:, c], pixel_values[:, c], carried)
             kept.append(recorded)
             pixel = tf.concat([pixel[:, :c], chosen[:, None], pixel[:, c + 1 :]], axis=1)
         cache = model.end_pixel(new_cache, pixel, i, j)

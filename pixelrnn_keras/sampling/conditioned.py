@@ -28,8 +28,8 @@ class Conditioned:
     def init_cache(self, batch):
         return self.network.init_cache(batch, self.condition)
 
-    def step(self, cache, pixel, i, j):
-        return self.network.step(cache, pixel, i, j)
+    def step(self, cache, pixel, i, j, channel):
+        return self.network.step(cache, pixel, i, j, channel)
 
     def end_pixel(self, cache, pixel, i, j):
         return self.network.end_pixel(cache, pixel, i, j)
