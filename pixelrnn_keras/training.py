@@ -9,7 +9,7 @@ import tensorflow as tf
 from pixelrnn_keras import data as datasets
 from pixelrnn_keras.callbacks import AtomicBackupAndRestore, EpochSummaries, SampleGrid
 from pixelrnn_keras.files import atomic_path
-from pixelrnn_keras.models import PixelRNN
+from pixelrnn_keras.models import PixelRNN, load_weights_exactly
 from pixelrnn_keras.zoo.registry import build_model
 
 
@@ -70,7 +70,7 @@ def load_initial_weights(model, path):
         ValueError: `path` holds the weights of none of those networks.
     """
     try:
-        model.load_weights(path)
+        load_weights_exactly(model, path)
         return
     except ValueError:
         if not isinstance(model, PixelRNN):
@@ -95,7 +95,7 @@ def _smaller_network(model, path):
                 continue
             candidate = type(model).from_config({**config, "num_layers": num_layers, "num_classes": num_classes})
             try:
-                candidate.load_weights(path)
+                load_weights_exactly(candidate, path)
             except ValueError:
                 continue
             return candidate

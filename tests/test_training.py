@@ -252,6 +252,9 @@ def test_a_warm_start_from_fewer_blocks_is_exactly_the_smaller_model_and_trains_
     with tf.GradientTape() as tape:
         loss = -tf.reduce_sum(grown.log_prob_from_logits(images, grown(images, labels=np.zeros(3, int))))
     assert float(tf.reduce_max(tf.abs(tape.gradient(loss, to_head)))) > 0
+    grown.save_weights(str(tmp_path / "grown.weights.h5"))
+    with pytest.raises(ValueError, match="holds the weights of neither"):  # not cut short to the first blocks
+        load_initial_weights(PixelRNN(**config, num_layers=3, num_classes=2), str(tmp_path / "grown.weights.h5"))
     deeper_and_wider = PixelRNN(**{**config, "hidden": 6}, num_layers=4)
     with pytest.raises(ValueError, match="neither this model nor its network with fewer residual blocks"):
         load_initial_weights(deeper_and_wider, str(tmp_path / "small.weights.h5"))

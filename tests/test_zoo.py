@@ -212,6 +212,19 @@ def test_local_file_of_another_model_is_refused_cleanly(fake_entry, tmp_path):
         zoo.load("fake", weights=str(other))
 
 
+def test_a_deeper_network_s_weights_are_refused_not_cut_short(fake_entry, tmp_path):
+    """Keras alone loads a file with more blocks than the model silently, keeping the first ones."""
+    card, model, _ = fake_entry
+    deeper = tmp_path / "deeper.weights.h5"
+    type(model)(**{**card.config, "num_layers": 2}).save_weights(str(deeper))
+    with pytest.raises(ValueError, match="has no place for, e.g. 'blocks/residual_block_1/"):
+        zoo.load("fake", weights=str(deeper))
+    saved = tmp_path / "fake.keras"
+    model.save(str(saved))
+    with pytest.raises(ValueError, match="the weights of a larger network"):
+        zoo.load_model(str(saved), weights=str(deeper))
+
+
 def test_weights_from_a_url_go_through_the_keras_cache(fake_entry, tmp_path):
     card, model, path = fake_entry
     loaded = zoo.load("fake", weights=pathlib.Path(path).as_uri(), cache_dir=str(tmp_path / "keras_home"))

@@ -5,5 +5,15 @@ from pixelrnn_keras.models.pixel_rnn import PixelRNN
 from pixelrnn_keras.models.presets import PAPER_PRESETS, preset_config
 from pixelrnn_keras.models.stages import Stage, stages_of
 from pixelrnn_keras.models.steps import PixelSteps
+from pixelrnn_keras.models.weights_file import load_weights_exactly
 
-__all__ = ["PAPER_PRESETS", "MultiScalePixelRNN", "PixelRNN", "PixelSteps", "Stage", "preset_config", "stages_of"]
+__all__ = [
+    "PAPER_PRESETS",
+    "MultiScalePixelRNN",
+    "PixelRNN",
+    "PixelSteps",
+    "Stage",
+    "load_weights_exactly",
+    "preset_config",
+    "stages_of",
+]

@@ -9,7 +9,7 @@ import os
 
 import keras
 
-from pixelrnn_keras.models import MultiScalePixelRNN, PixelRNN
+from pixelrnn_keras.models import MultiScalePixelRNN, PixelRNN, load_weights_exactly
 from pixelrnn_keras.zoo.cards import ModelCard, read_cards
 
 _CARDS = read_cards()
@@ -94,7 +94,7 @@ def load(name: str, weights: str | None = "pretrained", cache_dir: str | None = 
     else:
         raise ValueError(f"weights must be 'pretrained', None, an existing .weights.h5 file or a URL; got {weights!r}")
     try:
-        model.load_weights(path)
+        load_weights_exactly(model, path)
     except Exception as err:  # h5py and Keras raise many types for broken or foreign files
         raise ValueError(f"weights: could not load {path!r} into {name!r}: {err}") from err
     return model

@@ -6,6 +6,7 @@ import os
 
 import keras
 
+from pixelrnn_keras.models import load_weights_exactly
 from pixelrnn_keras.zoo.registry import MODEL_CLASSES, get_card, list_models, load
 
 
@@ -46,7 +47,7 @@ def load_model(name_or_file: str, weights: str | None = None) -> keras.Model:
         if not isinstance(model, tuple(MODEL_CLASSES.values())):
             raise ValueError(f"it holds a {type(model).__name__}, not a PixelRNN or MultiScalePixelRNN")
         if weights is not None:
-            model.load_weights(weights)
+            load_weights_exactly(model, weights)
     except Exception as err:  # Keras and h5py raise many types for broken or foreign files
         raise ValueError(f"model: could not load {text!r}{f' with {weights!r}' if weights else ''}: {err}") from err
     return model
