@@ -12,7 +12,7 @@ import pytest
 from pixelrnn_keras import data as datasets
 from pixelrnn_keras import zoo
 from pixelrnn_keras.evaluation import evaluate_nll
-from pixelrnn_keras.models import preset_config
+from pixelrnn_keras.models import load_weights_exactly, preset_config
 from pixelrnn_keras.training import card_data
 from pixelrnn_keras.zoo import registry
 
@@ -215,12 +215,16 @@ def test_local_file_of_another_model_is_refused_cleanly(fake_entry, tmp_path):
 def test_a_deeper_network_s_weights_are_refused_not_cut_short(fake_entry, tmp_path):
     """Keras alone loads a file with more blocks than the model silently, keeping the first ones."""
     card, model, _ = fake_entry
+    images = np.random.default_rng(0).integers(0, 2, (2, 28, 28, 1))
     deeper = tmp_path / "deeper.weights.h5"
     type(model)(**{**card.config, "num_layers": 2}).save_weights(str(deeper))
     with pytest.raises(ValueError, match="has no place for, e.g. 'blocks/residual_block_1/"):
         zoo.load("fake", weights=str(deeper))
     saved = tmp_path / "fake.keras"
     model.save(str(saved))
+    with pytest.raises(ValueError, match="the weights of a larger network"):
+        load_weights_exactly(model, str(deeper))
+    np.testing.assert_array_equal(np.asarray(zoo.load("fake")(images)), np.asarray(model(images)))  # left as it was
     with pytest.raises(ValueError, match="the weights of a larger network"):
         zoo.load_model(str(saved), weights=str(deeper))
 

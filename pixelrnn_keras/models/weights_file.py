@@ -19,16 +19,16 @@ def load_weights_exactly(model, path):
 
     A training run's files (with the optimizer's state beside the weights) load as well.
     """
-    model.load_weights(path)
     with tempfile.TemporaryDirectory() as folder:
         own = os.path.join(folder, "own.weights.h5")
         model.save_weights(own)
         extra = sorted(_weight_paths(path) - _weight_paths(own))
-    if extra:
+    if extra:  # checked first, so that a refused file leaves the model as it was
         raise ValueError(
             f"{os.fspath(path)!r} holds {len(extra)} weights that this model has no place for, e.g. {extra[0]!r}: "
             "the weights of a larger network (more blocks or layers) than this one"
         )
+    model.load_weights(path)
 
 
 def _weight_paths(path):
