@@ -1,0 +1,165 @@
+"""Size a zoo entry for this machine: variants of its recipe, each trained for the same CPU time.
+
+    python zoo/sweep.py cifar10_pixelcnn --data ../shared/data/cifar10_train.npz \
+        --base num_layers=6 --vary num_layers=12 --vary hidden=64 --vary head_units=256 \
+        --vary batch_size=32 --minutes 10 --workdir runs/sweep_cifar10_pixelcnn
+
+The base is the card's model and recipe with the --base changes; each --vary value gives one more
+variant that differs from the base in that key only (a config key such as hidden, or a recipe key
+such as batch_size). Every variant trains from scratch for `--minutes`: its number of steps is set
+from its own seconds per step, timed over a few steps first, and its cosine schedule runs over
+exactly those steps. The table compares the validation bits/dim the recipe's run reports (its
+seeded `validation_images` of the held-out split) after the same time: the best size per CPU-hour.
+Interrupted, the same command resumes (timings and runs are kept in the workdir).
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from pixelrnn_keras.files import atomic_path
+from pixelrnn_keras.training import card_data, train
+from pixelrnn_keras.zoo.cards import read_cards
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    label: str  # "base" or "key=value"
+    card: object  # the ModelCard it trains
+
+    @property
+    def folder(self):
+        return self.label.replace("=", "-")
+
+
+def parse_setting(text, card, argument):
+    """("key", value) of a `key=value` argument; value as JSON where it parses (numbers), else text."""
+    key, sep, value = text.partition("=")
+    if not sep or not value:
+        raise SystemExit(f"{argument}: expected key=value, got {text!r}")
+    if key not in card.config and key not in card.training:
+        raise SystemExit(f"{argument}: {key!r} is neither a config nor a recipe key of {card.name!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def with_setting(card, key, value):
+    """`card` with config or recipe `key` set to `value`."""
+    if key in card.config:
+        return dataclasses.replace(card, config={**card.config, key: value})
+    return dataclasses.replace(card, training={**card.training, key: value})
+
+
+def variants(card, base, vary):
+    """The base variant (`card` with the `base` settings) and one per (key, value) of `vary`."""
+    for key, value in base:
+        card = with_setting(card, key, value)
+    return [Variant("base", card)] + [Variant(f"{key}={value}", with_setting(card, key, value)) for key, value in vary]
+
+
+class _StepTimes(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def seconds_per_step(variant, train_images, folder, steps):
+    """Median seconds per training step of `variant` over `steps` steps (the first three, which
+    compile, left out); kept in ``folder/timing.json`` so that a resumed sweep does not time again."""
+    record = os.path.join(folder, "timing.json")
+    if os.path.exists(record):
+        with open(record) as f:
+            return json.load(f)["seconds_per_step"]
+    timer = _StepTimes()
+    batch = variant.card.training["batch_size"]
+    few = train_images[:batch] if not isinstance(train_images, tuple) else tuple(a[:batch] for a in train_images)
+    train(variant.card, train_images, few, os.path.join(folder, "timing"), epochs=1, steps_per_epoch=steps + 3,
+          samples_every=0, tensorboard=False, callbacks=[timer], verbose=0)  # fmt: skip
+    seconds = float(np.median(np.diff(timer.times[2:])))
+    with atomic_path(record) as partial, open(partial, "w") as f:
+        json.dump({"seconds_per_step": seconds, "steps": steps}, f)
+    return seconds
+
+
+def run_variant(variant, train_images, eval_images, folder, minutes, points, timing_steps):
+    """Trains `variant` for `minutes` of its timed steps; a row of the sweep's table."""
+    seconds = seconds_per_step(variant, train_images, folder, timing_steps)
+    steps_per_epoch = max(1, round(minutes * 60 / seconds / points))
+    model, _ = train(variant.card, train_images, eval_images, os.path.join(folder, "run"), epochs=points,
+                     steps_per_epoch=steps_per_epoch, samples_every=0, tensorboard=False)  # fmt: skip
+    with open(os.path.join(folder, "run", "log.csv")) as f:
+        header, *lines = [line.strip().split(",") for line in f if line.strip()]
+    curve = [float(line[header.index("val_bits_per_dim")]) for line in lines]
+    batch = variant.card.training["batch_size"]
+    return {
+        "variant": variant.label,
+        "params": model.count_params(),
+        "seconds_per_step": seconds,
+        "images_per_second": batch / seconds,
+        "images": points * steps_per_epoch * batch,
+        "curve": curve,
+    }
+
+
+def table(rows, minutes):
+    lines = [
+        f"| variant | params | s/step | train img/s | images in {minutes:g} min | val bits/dim (curve) |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        curve = ", ".join(f"{value:.4f}" for value in row["curve"])
+        lines.append(
+            f"| {row['variant']} | {row['params']:,} | {row['seconds_per_step']:.3f} | "
+            f"{row['images_per_second']:.1f} | {row['images']:,} | **{row['curve'][-1]:.4f}** ({curve}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", help="a zoo entry")
+    parser.add_argument("--data", required=True, help="the card's data file (as for pixelrnn train)")
+    parser.add_argument("--base", action="append", default=[], help="key=value: a change to the card for every variant")
+    parser.add_argument("--vary", action="append", default=[], help="key=value: one more variant")
+    parser.add_argument("--minutes", type=float, default=10, help="training time of each variant")
+    parser.add_argument("--points", type=int, default=4, help="validations per variant (the curve)")
+    parser.add_argument("--timing-steps", type=int, default=20, help="steps timed per variant")
+    parser.add_argument("--workdir", help="default runs/sweep_NAME")
+    args = parser.parse_args(argv)
+
+    cards = read_cards()
+    if args.name not in cards:
+        raise SystemExit(f"name: no zoo entry {args.name!r}")
+    card = cards[args.name]
+    if args.minutes <= 0 or args.points < 1 or args.timing_steps < 2:
+        raise SystemExit("--minutes must be > 0, --points >= 1 and --timing-steps >= 2")
+    base = [parse_setting(text, card, "--base") for text in args.base]
+    vary = [parse_setting(text, card, "--vary") for text in args.vary]
+    workdir = args.workdir or os.path.join("runs", f"sweep_{card.name}")
+    train_images, eval_images = card_data(card, args.data)
+    rows = []
+    for variant in variants(card, base, vary):
+        folder = os.path.join(workdir, variant.folder)
+        rows.append(
+            run_variant(variant, train_images, eval_images, folder, args.minutes, args.points, args.timing_steps)
+        )
+        print(table(rows[-1:], args.minutes).splitlines()[-1], flush=True)
+    text = table(rows, args.minutes)
+    with atomic_path(os.path.join(workdir, "sweep.md")) as partial, open(partial, "w") as f:
+        f.write(f"{card.name}, base: {', '.join(args.base) or 'the card'}\n\n{text}")
+    print(text)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
