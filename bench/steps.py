@@ -2,10 +2,10 @@
 
 For each CIFAR-10 zoo entry's network (its card's config, fresh weights: the speed does not depend on
 them), at one batch size: images/s of `log_prob` and of the cached sampler (XLA, the same steps the
-codec runs), as `sample` runs it and as it ran before it stopped recording every sub-pixel's logits
-(`generate(..., keep_logits=True)`, its noise drawn in the call as `sample` draws it), timed round
-robin in one run (medians, after a call of each that compiles), and the ratios to log_prob (issue
-#19 asks for >= 0.5 at batch 64).
+codec runs), as `sample` runs it (its batch stepped in `default_parts` parts, sampling/parts.py) and
+with the batch in one part (`generate(..., parts=1)`, its noise drawn in the call as `sample` draws
+it), timed round robin in one run (medians, after a call of each that compiles), and the ratios to
+log_prob (issue #19 asks for >= 0.5 at batch 64).
 
 Run from the project root:  python bench/steps.py [--batch 64] [--rounds 3] [--entries cifar10_row,...]
 """
@@ -21,6 +21,7 @@ from timing import medians, progress, round_robin  # noqa: E402
 
 from pixelrnn_keras import PixelRNN  # noqa: E402
 from pixelrnn_keras.sampling import generate, gumbel_noise  # noqa: E402
+from pixelrnn_keras.sampling.parts import default_parts  # noqa: E402
 from pixelrnn_keras.zoo import get_card  # noqa: E402
 
 ENTRIES = "cifar10_pixelcnn,cifar10_row,cifar10_diag,cifar10_gated"
@@ -35,20 +36,20 @@ def parse_args():
 
 
 def tasks_of(name, batch):
-    """{"log_prob", "steps", "steps with logits"}: callables that run one batch of the entry's network,
+    """{"log_prob", "steps", "steps in one part"}: callables that run one batch of the entry's network,
     each called once."""
     model = PixelRNN(**get_card(name).config)
     images = tf.constant(np.random.default_rng(0).integers(0, model.levels, (batch, *model.image_shape)), tf.int32)
     known = tf.zeros(images.shape, tf.bool)
 
-    def with_logits():
+    def in_one_part():
         gumbel = gumbel_noise(batch, model.image_shape, model.levels, 0)
-        return generate(model, gumbel, 1.0, images, known, keep_logits=True)[0].numpy()
+        return generate(model, gumbel, 1.0, images, known, keep_logits=False, parts=1)[0].numpy()
 
     tasks = {
         "log_prob": lambda: model.log_prob(images).numpy(),
         "steps": lambda: model.sample(batch, seed=0).numpy(),
-        "steps with logits": with_logits,
+        "steps in one part": in_one_part,
     }
     progress(f"{name}: compiling")
     for task in tasks.values():
@@ -66,11 +67,12 @@ def main():
         f"\nbatch {args.batch}, medians of {args.rounds} rounds, load average {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} CPUs; images/s:\n"
     )
-    print("| network | log_prob | sampling, logits recorded | / log_prob | sampling | / log_prob |")
+    parts = default_parts(args.batch)
+    print(f"| network | log_prob | sampling, one part | / log_prob | sampling, {parts} parts | / log_prob |")
     print("|---|---|---|---|---|---|")
     for name in names:
-        rate = {task: args.batch / seconds[name, task] for task in ("log_prob", "steps with logits", "steps")}
-        before, now = rate["steps with logits"], rate["steps"]
+        rate = {task: args.batch / seconds[name, task] for task in ("log_prob", "steps in one part", "steps")}
+        before, now = rate["steps in one part"], rate["steps"]
         print(
             f"| {name} | {rate['log_prob']:.1f} | {before:.1f} | {before / rate['log_prob']:.2f} | {now:.1f} | "
             f"{now / rate['log_prob']:.2f} |"

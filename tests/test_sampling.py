@@ -5,6 +5,8 @@ The matrix runs in float64, where the two samplers' logits (matmuls per pixel vs
 convolutions and scans) differ by ~1e-15 and an argmax can never flip on rounding.
 """
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -203,3 +205,36 @@ def test_a_pixel_rnn_drawn_as_its_one_stage_gives_its_samples(model):
     shape = (NUM, *model.image_shape)
     images, _ = two_stage.draw(model, tf.zeros(shape, tf.int32), tf.zeros(shape, tf.bool), 7, 1.0)
     np.testing.assert_array_equal(images, model.sample(NUM, seed=7))
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_batch_stepped_in_parts_draws_the_same_images_from_the_same_logits(tiny_model, arch, float64):
+    """`generate(parts=...)` (sampling/parts.py): each image's steps are those of the whole batch, on
+    its own rows; uneven parts (3 + 2 images) and a class-conditional model's labels split with them."""
+    model = tiny_model(arch, (4, 4, 3), 16, num_layers=2, head_units=HEAD_UNITS, num_classes=3)
+    num = 5
+    condition = model.label_condition(np.arange(num) % 3)
+    gumbel = gumbel_noise(num, model.image_shape, model.levels, seed=2, dtype=model.compute_dtype)
+    images, known = np.zeros((num, *model.image_shape), np.int32), np.zeros((num, *model.image_shape), bool)
+    known[:, 0] = True  # the first row given: completion too
+    images[:, 0] = 5
+    whole, whole_logits = generate(model, gumbel, 1.0, images, known, condition=condition, parts=1)
+    parts, parts_logits = generate(model, gumbel, 1.0, images, known, condition=condition, parts=2)
+    np.testing.assert_array_equal(parts, whole)
+    np.testing.assert_allclose(parts_logits, whole_logits, atol=1e-12, rtol=0)
+    np.testing.assert_array_equal(whole[:, 0], 5)
+
+
+@pytest.mark.parametrize("parts", [0, 6, 1.5, True])
+def test_a_bad_number_of_parts_is_refused_naming_parts(model, parts):
+    gumbel = gumbel_noise(5, model.image_shape, model.levels, seed=0)
+    zeros = tf.zeros([5, *model.image_shape], tf.int32)
+    with pytest.raises(ValueError, match="parts must be an int from 1 to the batch size 5"):
+        generate(model, gumbel, 1.0, zeros, tf.cast(zeros, tf.bool), parts=parts)
+
+
+def test_default_parts_split_a_cpu_batch_in_two_and_keep_small_ones_whole():
+    from pixelrnn_keras.sampling.parts import MIN_PART, default_parts
+
+    assert default_parts(1) == default_parts(2 * MIN_PART - 1) == 1
+    assert default_parts(64) == (1 if tf.config.list_logical_devices("GPU") or os.cpu_count() < 2 else 2)

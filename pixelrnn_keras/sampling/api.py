@@ -16,6 +16,7 @@ from pixelrnn_keras.sampling.cached import cached_loop
 from pixelrnn_keras.sampling.conditioned import Conditioned
 from pixelrnn_keras.sampling.naive import naive_loop
 from pixelrnn_keras.sampling.noise import gumbel_noise
+from pixelrnn_keras.sampling.parts import BatchParts, default_parts
 
 LOOPS = {"cached": cached_loop, "naive": naive_loop}
 
@@ -81,7 +82,16 @@ def complete(
 
 
 def generate(
-    model, gumbel, temperature, values, known, method="cached", jit_compile=True, condition=None, keep_logits=True
+    model,
+    gumbel,
+    temperature,
+    values,
+    known,
+    method="cached",
+    jit_compile=True,
+    condition=None,
+    keep_logits=True,
+    parts=None,
 ):
     """The compiled sampling loop, noise in: (images (N, H, W, C) int32, logits used (N, H, W, C, L)).
 
@@ -94,10 +104,19 @@ def generate(
 
     The logits are those each sub-pixel was drawn from (for checks: they equal the logits of a
     forward pass of the returned images); None unless `keep_logits` (recording them costs time).
+
+    `parts`: the cached loop steps the batch as this many independent parts, which XLA runs on
+    several cores (`sampling.parts`; the same images). None: `default_parts` for the batch.
     """
     check_method(method)
+    if method != "cached":
+        parts = 1
+    elif parts is None:
+        parts = default_parts(gumbel.shape[0])
+    elif isinstance(parts, bool) or not isinstance(parts, numbers.Integral) or not 1 <= parts <= gumbel.shape[0]:
+        raise ValueError(f"parts must be an int from 1 to the batch size {gumbel.shape[0]}, got {parts!r}")
     temperature = tf.cast(temperature, gumbel.dtype)
-    run = _compiled(model, method, bool(jit_compile), condition is not None, bool(keep_logits))
+    run = _compiled(model, method, bool(jit_compile), condition is not None, bool(keep_logits), int(parts))
     return (
         run(gumbel, temperature, values, known)
         if condition is None
@@ -105,19 +124,22 @@ def generate(
     )
 
 
-def _compiled(model, method, jit_compile, conditional, keep_logits):
-    """The compiled loop of `model`; a conditional one takes the condition map as its last argument
-    (an argument, not a constant: one program for every condition)."""
+def _compiled(model, method, jit_compile, conditional, keep_logits, parts):
+    """The compiled loop of `model`, stepping the batch in `parts` parts; a conditional one takes the
+    condition map as its last argument (an argument, not a constant: one program for every condition)."""
     functions = _COMPILED.setdefault(model, {})
-    key = method, jit_compile, conditional, keep_logits
+    key = method, jit_compile, conditional, keep_logits, parts
     if key not in functions:
         loop, model_ref = LOOPS[method], weakref.ref(model)
 
         def run(*args):
-            if conditional:
-                *args, condition = args
-                return loop(Conditioned(model_ref(), condition), *args, keep_logits=keep_logits)
-            return loop(model_ref(), *args, keep_logits=keep_logits)
+            condition = args[-1] if conditional else None
+            args = args[:-1] if conditional else args
+            if parts > 1:
+                stepper = BatchParts.split(model_ref(), args[0].shape[0], parts, condition)
+            else:
+                stepper = model_ref() if condition is None else Conditioned(model_ref(), condition)
+            return loop(stepper, *args, keep_logits=keep_logits)
 
         run.__name__ = f"{'conditional_' if conditional else ''}{loop.__name__}"  # in traces and XLA dumps
         functions[key] = tf.function(run, jit_compile=jit_compile, autograph=False)

@@ -1,0 +1,75 @@
+"""A batch stepped as independent parts in one compiled loop, so that a CPU's cores share the steps.
+
+A step's products are small (a batch by a few hundred features), and XLA's CPU runtime runs each
+on one thread; it runs independent ones side by side. Split into parts with caches of their own,
+the batch's steps become independent chains that it spreads over the cores (bench/steps.py).
+Each image is computed exactly as in a whole batch, by the same operations on its own rows.
+"""
+
+import os
+
+import tensorflow as tf
+
+from pixelrnn_keras.sampling.conditioned import Conditioned
+
+# Images per part below which splitting costs more than it gains (the products' fixed costs).
+MIN_PART = 8
+
+
+def default_parts(batch):
+    """How many parts to step `batch` images in: two on a CPU with two or more cores (measured
+    best on this project's two-core machine; four were slower for two of three networks), one on a GPU,
+    whose kernels are large already, or for a batch too small to split."""
+    if tf.config.list_logical_devices("GPU") or (os.cpu_count() or 1) < 2:
+        return 1
+    return 2 if batch >= 2 * MIN_PART else 1
+
+
+class BatchParts:
+    """`PixelSteps` over a batch made of parts, each stepped by its own `PixelSteps` (models/steps.py).
+
+    Args:
+        steppers: one per part, e.g. the same network, or a conditional network with that part's
+            condition (`split`).
+        sizes: the parts' batch sizes, in order.
+    """
+
+    def __init__(self, steppers, sizes):
+        if len(steppers) != len(sizes) or not steppers:
+            raise ValueError(f"one stepper per part size: got {len(steppers)} steppers and sizes {sizes}")
+        self.steppers, self.sizes = list(steppers), [int(size) for size in sizes]
+
+    @classmethod
+    def split(cls, network, batch, parts, condition=None):
+        """`network` (with `condition` (batch, H, W, c) fixed, for a conditional one) over `batch`
+        images in `parts` parts as even as possible."""
+        sizes = [batch // parts + (k < batch % parts) for k in range(parts)]
+        if condition is None:
+            return cls([network] * parts, sizes)
+        return cls([Conditioned(network, part) for part in tf.split(condition, sizes)], sizes)
+
+    @property
+    def image_shape(self):
+        return self.steppers[0].image_shape
+
+    @property
+    def levels(self):
+        return self.steppers[0].levels
+
+    def _parts(self, batched):
+        return tf.split(batched, self.sizes)
+
+    def init_cache(self, batch):
+        if batch != sum(self.sizes):
+            raise ValueError(f"these parts hold {sum(self.sizes)} images; batch is {batch}")
+        return tuple(stepper.init_cache(size) for stepper, size in zip(self.steppers, self.sizes))
+
+    def step(self, cache, pixel, i, j, channel):
+        steps = [s.step(c, p, i, j, channel) for s, c, p in zip(self.steppers, cache, self._parts(pixel))]
+        return tf.concat([logits for logits, _ in steps], 0), tuple(part_cache for _, part_cache in steps)
+
+    def end_pixel(self, cache, pixel, i, j):
+        return tuple(s.end_pixel(c, p, i, j) for s, c, p in zip(self.steppers, cache, self._parts(pixel)))
+
+    def end_row(self, cache, i, row):
+        return tuple(s.end_row(c, i, r) for s, c, r in zip(self.steppers, cache, self._parts(row)))
