@@ -2,6 +2,7 @@
 
 import os
 
+import h5py
 import keras
 import numpy as np
 import tensorflow as tf
@@ -10,6 +11,7 @@ from pixelrnn_keras import data as datasets
 from pixelrnn_keras.callbacks import AtomicBackupAndRestore, EpochSummaries, SampleGrid
 from pixelrnn_keras.files import atomic_path
 from pixelrnn_keras.models import PixelRNN, load_weights_exactly
+from pixelrnn_keras.models.widening import widened_weights
 from pixelrnn_keras.zoo.registry import build_model
 
 
@@ -58,16 +60,19 @@ def images_and_labels(data):
 
 def load_initial_weights(model, path):
     """Loads the weights file `path` into `model` for a warm start: weights of the same model, or
-    for a `PixelRNN`, those of the same network with fewer residual blocks and/or without classes.
-    Then every weight of that network is loaded by its layer's path; the class layers (the label's
-    projections and the class prior) are set to zero, and so is each added block's way to the
-    head: its skip projection in a network with skip connections, else its output projection
-    (`expand`: the block then passes its input on unchanged). The added blocks' other weights keep
-    their fresh initialisation. So the model starts as exactly the smaller one, for every label,
-    and the zeroed projections get gradients at once: training grows it from there.
+    for a `PixelRNN`, those of the same network with fewer residual blocks, fewer hidden units
+    (`models.widening`: pixelcnn and gated_pixelcnn) and/or without classes. Then every weight of
+    that network is loaded by its layer's path (widened, where it is narrower); the class layers
+    (the label's projections and the class prior) are set to zero, and so is each added block's
+    way to the head: its skip projection in a network with skip connections, else its output
+    projection (`expand`: the block then passes its input on unchanged). The added blocks' and
+    features' other weights keep their fresh initialisation. So the model starts as exactly the
+    smaller one, for every label, and the zeroed weights get gradients at once: training grows it
+    from there.
 
     Raises:
-        ValueError: `path` holds the weights of none of those networks.
+        ValueError: `path` holds the weights of none of those networks, or of a narrower one whose
+            arch cannot be widened.
     """
     try:
         load_weights_exactly(model, path)
@@ -76,32 +81,39 @@ def load_initial_weights(model, path):
         if not isinstance(model, PixelRNN):
             raise
     source = _smaller_network(model, path)
-    # Variable paths start with the model's name, which differs.
-    found = {v.path.split("/", 1)[1]: v for v in source.weights}
+    if source.hidden == model.hidden:
+        found = {v.path.split("/", 1)[1]: v.numpy() for v in source.weights}  # without the model's name
+    else:
+        found = widened_weights(source, type(model).from_config({**source.get_config(), "hidden": model.hidden}))
     for variable in model.weights:
         key = variable.path.split("/", 1)[1]
         if key in found:
-            variable.assign(found[key].numpy())
+            variable.assign(found[key])
         elif _starts_at_zero(key, source.num_layers, model.skip_connections):
             variable.assign(np.zeros(variable.shape, variable.dtype))
 
 
 def _smaller_network(model, path):
-    """The network of `model` with fewer blocks and/or no classes whose weights `path` holds, loaded."""
+    """The network of `model` with fewer blocks, fewer hidden units and/or no classes whose weights
+    `path` holds, loaded."""
     config = model.get_config()
+    with h5py.File(path, "r") as file:  # the residual stream's 2h features, where the file has them
+        stream = file["input_conv/vars/1"].shape[0] if "input_conv/vars/1" in file else 2 * model.hidden
     for num_classes in dict.fromkeys((model.num_classes, 0)):
-        for num_layers in range(model.num_layers, 0, -1):
-            if (num_classes, num_layers) == (model.num_classes, model.num_layers):
-                continue
-            candidate = type(model).from_config({**config, "num_layers": num_layers, "num_classes": num_classes})
-            try:
-                load_weights_exactly(candidate, path)
-            except ValueError:
-                continue
-            return candidate
+        for hidden in dict.fromkeys((model.hidden, min(model.hidden, stream // 2))):
+            for num_layers in range(model.num_layers, 0, -1):
+                smaller = {"num_layers": num_layers, "num_classes": num_classes, "hidden": hidden}
+                if all(config.get(key, 0) == value for key, value in smaller.items()):
+                    continue
+                candidate = type(model).from_config({**config, **smaller})
+                try:
+                    load_weights_exactly(candidate, path)
+                except ValueError:
+                    continue
+                return candidate
     raise ValueError(
         f"initial weights: {path!r} holds the weights of neither this model nor its network with fewer "
-        "residual blocks or without classes"
+        "residual blocks, fewer hidden units or without classes"
     )
 
 

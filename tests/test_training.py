@@ -22,6 +22,7 @@ from pixelrnn_keras import PixelRNN
 from pixelrnn_keras.callbacks import AtomicBackupAndRestore
 from pixelrnn_keras.data import make_step_dataset
 from pixelrnn_keras.evaluation import evaluate_nll
+from pixelrnn_keras.models import widening
 from pixelrnn_keras.training import train
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -255,9 +256,56 @@ def test_a_warm_start_from_fewer_blocks_is_exactly_the_smaller_model_and_trains_
     grown.save_weights(str(tmp_path / "grown.weights.h5"))
     with pytest.raises(ValueError, match="holds the weights of neither"):  # not cut short to the first blocks
         load_initial_weights(PixelRNN(**config, num_layers=3, num_classes=2), str(tmp_path / "grown.weights.h5"))
-    deeper_and_wider = PixelRNN(**{**config, "hidden": 6}, num_layers=4)
+    narrower = PixelRNN(**{**config, "hidden": 3}, num_layers=2)
     with pytest.raises(ValueError, match="neither this model nor its network with fewer residual blocks"):
-        load_initial_weights(deeper_and_wider, str(tmp_path / "small.weights.h5"))
+        load_initial_weights(narrower, str(tmp_path / "small.weights.h5"))
+
+
+@pytest.mark.parametrize("arch, skip_connections", [("pixelcnn", True), ("gated_pixelcnn", False)])
+def test_a_warm_start_from_fewer_hidden_units_and_blocks_is_exactly_the_narrow_model(
+    arch, skip_connections, perturb, tmp_path
+):
+    """Widening (models/widening.py) keeps each feature's colour group, so the masks keep their meaning:
+    with 4 -> 7 hidden units the groups grow unevenly (2h: 3, 3, 2 -> 5, 5, 4 features)."""
+    from pixelrnn_keras.training import load_initial_weights
+
+    config = dict(arch=arch, image_shape=(5, 4, 3), levels=8, head_units=6, skip_connections=skip_connections)
+    narrow = perturb(PixelRNN(**config, hidden=4, num_layers=2), seed=0)
+    narrow.save_weights(str(tmp_path / "narrow.weights.h5"))
+    wide = perturb(PixelRNN(**config, hidden=7, num_layers=3), seed=1)
+    load_initial_weights(wide, str(tmp_path / "narrow.weights.h5"))
+    images = np.random.default_rng(0).integers(0, 8, (3, 5, 4, 3))
+    np.testing.assert_allclose(wide.log_prob(images), narrow.log_prob(images), rtol=1e-6)
+    # What reads an added feature starts at zero and learns at once: here, the head's first layer.
+    with tf.GradientTape() as tape:
+        loss = -tf.reduce_sum(wide.log_prob_from_logits(images, wide(images)))
+    gradient = tape.gradient(loss, wide.head_hidden.kernel)[0, 0]
+    added = np.setdiff1d(np.arange(14), widening.wide_positions(8, 14, 3))
+    np.testing.assert_array_equal(wide.head_hidden.kernel.numpy()[0, 0, added], 0)
+    assert float(tf.reduce_max(tf.abs(tf.gather(gradient, added)))) > 0
+
+
+@pytest.mark.parametrize("arch", ["row_lstm", "diagonal_bilstm"])
+def test_widening_an_lstm_network_is_refused_naming_the_weight(arch, tmp_path):
+    from pixelrnn_keras.training import load_initial_weights
+
+    config = dict(arch=arch, image_shape=(5, 4, 3), levels=8, head_units=6, num_layers=1)
+    PixelRNN(**config, hidden=4).save_weights(str(tmp_path / "narrow.weights.h5"))
+    with pytest.raises(ValueError, match=f"cannot widen 'block_0/{arch}/.*declares no feature axes"):
+        load_initial_weights(PixelRNN(**config, hidden=7), str(tmp_path / "narrow.weights.h5"))
+
+
+def test_wide_positions_keep_every_feature_in_its_block_and_colour_group():
+    from pixelrnn_keras.layers.masks import channel_groups
+
+    for narrow, wide, blocks in [(8, 14, 1), (8, 14, 2), (64, 128, 4), (6, 6, 2)]:
+        positions = widening.wide_positions(narrow, wide, 3, blocks)
+        assert len(set(positions)) == narrow and positions.max() < wide
+        np.testing.assert_array_equal(channel_groups(wide, 3, blocks)[positions], channel_groups(narrow, 3, blocks))
+        np.testing.assert_array_equal(positions // (wide // blocks), np.arange(narrow) // (narrow // blocks))
+        assert (np.diff(positions) > 0).all()  # in order
+    with pytest.raises(ValueError, match="do not fit in 4 group by group"):
+        widening.wide_positions(8, 4, 3)
 
 
 # --- Several devices ---------------------------------------------------------------------

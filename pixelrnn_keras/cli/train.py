@@ -92,8 +92,8 @@ def add_commands(commands):
     train.add_argument(
         "--init-weights",
         help="start from these weights of the same model (a warm start), or of its network with fewer residual "
-        "blocks and/or without classes: the added blocks and the class layers start so that the model is exactly "
-        "that network",
+        "blocks, fewer hidden units (pixelcnn, gated_pixelcnn) and/or without classes: the added blocks, units and "
+        "class layers start so that the model is exactly that network",
     )
     train.add_argument("--samples-every", type=non_negative_int, default=1, help="epochs between sample grids; 0: none")
     train.add_argument("--num-samples", type=positive_int, default=16, help="images per sample grid")

@@ -8,6 +8,7 @@ from pixelrnn_keras.layers.cores import conv_flops, core_arguments_config, regis
 from pixelrnn_keras.layers.diagonal_bilstm import shift_down
 from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
+from pixelrnn_keras.layers.masks import FeatureAxis
 
 
 def gate(pre_activations):
@@ -128,6 +129,16 @@ class GatedPixelCNNCore(keras.layers.Layer):
     def compute_output_shape(self, input_shape, row_context_shape=None):
         shape = (*input_shape[:-1], self.units)
         return shape, shape
+
+    def feature_axes(self):
+        """How the weights' axes run over features, for widening a trained network (models/widening.py);
+        the horizontal convolution declares its own. Both stacks' pre-activations are two halves."""
+        halves = FeatureAxis(blocks=2)
+        return {
+            "vertical_kernel": (None, None, FeatureAxis(reads=True), halves),
+            "vertical_bias": (halves,),
+            "link": (FeatureAxis(blocks=2, reads=True), halves),
+        }
 
     # One pixel at a time (see layers/incremental.py). The vertical stack runs a row at a time in
     # `end_row`: row i's vertical features are needed only from row i + 1 on.

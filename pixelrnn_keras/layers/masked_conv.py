@@ -7,7 +7,7 @@ import keras
 import tensorflow as tf
 
 from pixelrnn_keras.layers.incremental import read_window, write_at
-from pixelrnn_keras.layers.masks import causal_mask, check_mask_type
+from pixelrnn_keras.layers.masks import FeatureAxis, causal_mask, check_mask_type
 
 _mode = threading.local()
 
@@ -127,6 +127,12 @@ class MaskedConv2D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
+
+    def feature_axes(self):
+        """How the weights' axes run over features, for widening a trained network (models/widening.py)."""
+        outputs = FeatureAxis(self.output_blocks)
+        axes = {"kernel": (None, None, FeatureAxis(reads=True), outputs)}
+        return axes if self.bias is None else {**axes, "bias": (outputs,)}
 
     # One pixel at a time (see layers/incremental.py).
 

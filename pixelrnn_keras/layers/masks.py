@@ -6,6 +6,8 @@ group ``k * groups // n``, so group g of any map may depend on colour channels <
 current pixel (mask B) or < g (mask A) and on every channel of earlier pixels.
 """
 
+import dataclasses
+
 import numpy as np
 
 MASK_TYPES = ("A", "B")
@@ -58,3 +60,14 @@ def causal_mask(kernel_size, in_features, out_features, groups, mask_type, out_b
     centre = g_in < g_out if mask_type == "A" else g_in <= g_out
     mask[ch, cw] = centre.astype("float32")
     return mask
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureAxis:
+    """A weight's axis over features: `blocks` consecutive blocks, each split into colour groups.
+
+    reads: the axis runs over the features the layer reads (inputs), not those it computes.
+    """
+
+    blocks: int = 1
+    reads: bool = False
