@@ -39,15 +39,18 @@ def test_bad_setting_names_the_argument(text, message):
         sweep.parse_setting(text, read_cards()["mnist_pixelcnn"], "--vary")
 
 
-def test_each_variant_trains_its_timed_steps_and_resumes(tmp_path):
+def test_variants_are_timed_round_robin_and_each_trains_its_timed_steps_and_resumes(tmp_path):
     sweep, card = _sweep(), read_cards()["mnist_pixelcnn"]
     small = [("num_layers", 1), ("hidden", 4), ("head_units", 8), ("batch_size", 8)]
-    (variant,) = sweep.variants(card, small, [])
+    runs = sweep.variants(card, small, [("batch_size", 4)])
     images = datasets.load(os.path.join(DATA, "binarized_mnist_small.npz"), split="train")[:64].astype(np.uint8)
-    folder = str(tmp_path / variant.folder)
-    row = sweep.run_variant(variant, images, images[:16], folder, minutes=0.05, points=2, timing_steps=2)
-    steps_per_epoch = max(1, round(0.05 * 60 / row["seconds_per_step"] / 2))
+    seconds = sweep.seconds_per_step(runs, images, str(tmp_path), steps=2, rounds=2)
+    assert sorted(seconds) == ["base", "batch_size=4"] and all(s > 0 for s in seconds.values())
+    assert sweep.seconds_per_step(runs, images, str(tmp_path), steps=2, rounds=2) == seconds  # kept
+    folder = str(tmp_path / runs[0].folder)
+    row = sweep.run_variant(runs[0], seconds["base"], images, images[:16], folder, minutes=0.05, points=2)
+    steps_per_epoch = max(1, round(0.05 * 60 / seconds["base"] / 2))
     assert row["images"] == 2 * steps_per_epoch * 8 and len(row["curve"]) == 2
     assert np.all(np.isfinite(row["curve"])) and row["params"] > 0
-    assert sweep.run_variant(variant, images, images[:16], folder, minutes=0.05, points=2, timing_steps=2) == row
+    assert sweep.run_variant(runs[0], seconds["base"], images, images[:16], folder, minutes=0.05, points=2) == row
     assert "| base |" in sweep.table([row], 0.05)

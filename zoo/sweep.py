@@ -7,16 +7,18 @@
 The base is the card's model and recipe with the --base changes; each --vary value gives one more
 variant that differs from the base in that key only (a config key such as hidden, or a recipe key
 such as batch_size). Every variant trains from scratch for `--minutes`: its number of steps is set
-from its own seconds per step, timed over a few steps first, and its cosine schedule runs over
-exactly those steps. The table compares the validation bits/dim the recipe's run reports (its
-seeded `validation_images` of the held-out split) after the same time: the best size per CPU-hour.
-Interrupted, the same command resumes (timings and runs are kept in the workdir).
+from its own seconds per step, timed first for all variants round robin (so that all meet the same
+load), and its cosine schedule runs over exactly those steps. The table compares the validation
+bits/dim the recipe's run reports (its seeded `validation_images` of the held-out split) after the
+same time: the best size per CPU-hour. Interrupted, the same command resumes (timings and runs are
+kept in the workdir).
 """
 
 import argparse
 import dataclasses
 import json
 import os
+import tempfile
 import time
 
 import keras
@@ -73,27 +75,34 @@ class _StepTimes(keras.callbacks.Callback):
         self.times.append(time.perf_counter())
 
 
-def seconds_per_step(variant, train_images, folder, steps):
-    """Median seconds per training step of `variant` over `steps` steps (the first three, which
-    compile, left out); kept in ``folder/timing.json`` so that a resumed sweep does not time again."""
-    record = os.path.join(folder, "timing.json")
+def seconds_per_step(variants, train_images, workdir, steps, rounds):
+    """{label: median seconds per training step} of `variants`, timed round robin: in each of
+    `rounds` rounds every variant trains `steps` steps (and three first ones, which compile and are
+    left out), so that all meet the same load of a shared machine. Kept in ``workdir/timing.json``:
+    a resumed sweep trains for the same steps."""
+    record = os.path.join(workdir, "timing.json")
     if os.path.exists(record):
         with open(record) as f:
-            return json.load(f)["seconds_per_step"]
-    timer = _StepTimes()
-    batch = variant.card.training["batch_size"]
-    few = train_images[:batch] if not isinstance(train_images, tuple) else tuple(a[:batch] for a in train_images)
-    train(variant.card, train_images, few, os.path.join(folder, "timing"), epochs=1, steps_per_epoch=steps + 3,
-          samples_every=0, tensorboard=False, callbacks=[timer], verbose=0)  # fmt: skip
-    seconds = float(np.median(np.diff(timer.times[2:])))
+            return json.load(f)
+    intervals = {variant.label: [] for variant in variants}
+    for _ in range(rounds):
+        for variant in variants:
+            timer = _StepTimes()
+            batch = variant.card.training["batch_size"]
+            few = tuple(a[:batch] for a in train_images) if isinstance(train_images, tuple) else train_images[:batch]
+            with tempfile.TemporaryDirectory() as folder:
+                train(variant.card, train_images, few, folder, epochs=1, steps_per_epoch=steps + 3, samples_every=0,
+                      tensorboard=False, callbacks=[timer], verbose=0)  # fmt: skip
+            intervals[variant.label] += list(np.diff(timer.times[2:]))
+    seconds = {label: float(np.median(times)) for label, times in intervals.items()}
+    os.makedirs(workdir, exist_ok=True)
     with atomic_path(record) as partial, open(partial, "w") as f:
-        json.dump({"seconds_per_step": seconds, "steps": steps}, f)
+        json.dump(seconds, f, indent=1)
     return seconds
 
 
-def run_variant(variant, train_images, eval_images, folder, minutes, points, timing_steps):
-    """Trains `variant` for `minutes` of its timed steps; a row of the sweep's table."""
-    seconds = seconds_per_step(variant, train_images, folder, timing_steps)
+def run_variant(variant, seconds, train_images, eval_images, folder, minutes, points):
+    """Trains `variant` for `minutes` of steps of `seconds` each; a row of the sweep's table."""
     steps_per_epoch = max(1, round(minutes * 60 / seconds / points))
     model, _ = train(variant.card, train_images, eval_images, os.path.join(folder, "run"), epochs=points,
                      steps_per_epoch=steps_per_epoch, samples_every=0, tensorboard=False)  # fmt: skip
@@ -133,7 +142,8 @@ def main(argv=None):
     parser.add_argument("--vary", action="append", default=[], help="key=value: one more variant")
     parser.add_argument("--minutes", type=float, default=10, help="training time of each variant")
     parser.add_argument("--points", type=int, default=4, help="validations per variant (the curve)")
-    parser.add_argument("--timing-steps", type=int, default=20, help="steps timed per variant")
+    parser.add_argument("--timing-steps", type=int, default=10, help="steps timed per variant and round")
+    parser.add_argument("--timing-rounds", type=int, default=3, help="rounds of timing, all variants in each")
     parser.add_argument("--workdir", help="default runs/sweep_NAME")
     args = parser.parse_args(argv)
 
@@ -141,17 +151,19 @@ def main(argv=None):
     if args.name not in cards:
         raise SystemExit(f"name: no zoo entry {args.name!r}")
     card = cards[args.name]
-    if args.minutes <= 0 or args.points < 1 or args.timing_steps < 2:
-        raise SystemExit("--minutes must be > 0, --points >= 1 and --timing-steps >= 2")
+    if args.minutes <= 0 or args.points < 1 or args.timing_steps < 2 or args.timing_rounds < 1:
+        raise SystemExit("--minutes must be > 0, --points >= 1, --timing-steps >= 2 and --timing-rounds >= 1")
     base = [parse_setting(text, card, "--base") for text in args.base]
     vary = [parse_setting(text, card, "--vary") for text in args.vary]
     workdir = args.workdir or os.path.join("runs", f"sweep_{card.name}")
     train_images, eval_images = card_data(card, args.data)
+    runs = variants(card, base, vary)
+    seconds = seconds_per_step(runs, train_images, workdir, args.timing_steps, args.timing_rounds)
     rows = []
-    for variant in variants(card, base, vary):
+    for variant in runs:
         folder = os.path.join(workdir, variant.folder)
         rows.append(
-            run_variant(variant, train_images, eval_images, folder, args.minutes, args.points, args.timing_steps)
+            run_variant(variant, seconds[variant.label], train_images, eval_images, folder, args.minutes, args.points)
         )
         print(table(rows[-1:], args.minutes).splitlines()[-1], flush=True)
     text = table(rows, args.minutes)
