@@ -61,7 +61,7 @@ def images_and_labels(data):
 def load_initial_weights(model, path):
     """Loads the weights file `path` into `model` for a warm start: weights of the same model, or
     for a `PixelRNN`, those of the same network with fewer residual blocks, fewer hidden units
-    (`models.widening`: pixelcnn and gated_pixelcnn) and/or without classes. Then every weight of
+    (`models.widening`) and/or without classes. Then every weight of
     that network is loaded by its layer's path (widened, where it is narrower); the class layers
     (the label's projections and the class prior) are set to zero, and so is each added block's
     way to the head: its skip projection in a network with skip connections, else its output
@@ -71,8 +71,8 @@ def load_initial_weights(model, path):
     from there.
 
     Raises:
-        ValueError: `path` holds the weights of none of those networks, or of a narrower one whose
-            arch cannot be widened.
+        ValueError: `path` holds the weights of none of those networks, or of a narrower
+            conditional one (its condition layers do not widen).
     """
     try:
         load_weights_exactly(model, path)

@@ -261,7 +261,10 @@ def test_a_warm_start_from_fewer_blocks_is_exactly_the_smaller_model_and_trains_
         load_initial_weights(narrower, str(tmp_path / "small.weights.h5"))
 
 
-@pytest.mark.parametrize("arch, skip_connections", [("pixelcnn", True), ("gated_pixelcnn", False)])
+@pytest.mark.parametrize(
+    "arch, skip_connections",
+    [("pixelcnn", True), ("row_lstm", False), ("diagonal_bilstm", True), ("gated_pixelcnn", False)],
+)
 def test_a_warm_start_from_fewer_hidden_units_and_blocks_is_exactly_the_narrow_model(
     arch, skip_connections, perturb, tmp_path
 ):
@@ -285,20 +288,20 @@ def test_a_warm_start_from_fewer_hidden_units_and_blocks_is_exactly_the_narrow_m
     assert float(tf.reduce_max(tf.abs(tf.gather(gradient, added)))) > 0
 
 
-@pytest.mark.parametrize("arch", ["row_lstm", "diagonal_bilstm"])
-def test_widening_an_lstm_network_is_refused_naming_the_weight(arch, tmp_path):
+def test_widening_a_conditional_network_is_refused_naming_the_weight(tmp_path):
+    """Its condition layers declare no feature axes (an unconditional narrow network does widen into it)."""
     from pixelrnn_keras.training import load_initial_weights
 
-    config = dict(arch=arch, image_shape=(5, 4, 3), levels=8, head_units=6, num_layers=1)
+    config = dict(arch="pixelcnn", image_shape=(5, 4, 3), levels=8, head_units=6, num_layers=1, num_classes=2)
     PixelRNN(**config, hidden=4).save_weights(str(tmp_path / "narrow.weights.h5"))
-    with pytest.raises(ValueError, match=f"cannot widen 'block_0/{arch}/.*declares no feature axes"):
+    with pytest.raises(ValueError, match="cannot widen '.*condition.*' .*declares no feature axes"):
         load_initial_weights(PixelRNN(**config, hidden=7), str(tmp_path / "narrow.weights.h5"))
 
 
 def test_wide_positions_keep_every_feature_in_its_block_and_colour_group():
     from pixelrnn_keras.layers.masks import channel_groups
 
-    for narrow, wide, blocks in [(8, 14, 1), (8, 14, 2), (64, 128, 4), (6, 6, 2)]:
+    for narrow, wide, blocks in [(8, 14, 1), (8, 14, 2), (64, 128, 4), (6, 6, 2), (9, 15, 3)]:
         positions = widening.wide_positions(narrow, wide, 3, blocks)
         assert len(set(positions)) == narrow and positions.max() < wide
         np.testing.assert_array_equal(channel_groups(wide, 3, blocks)[positions], channel_groups(narrow, 3, blocks))

@@ -92,7 +92,7 @@ def add_commands(commands):
     train.add_argument(
         "--init-weights",
         help="start from these weights of the same model (a warm start), or of its network with fewer residual "
-        "blocks, fewer hidden units (pixelcnn, gated_pixelcnn) and/or without classes: the added blocks, units and "
+        "blocks, fewer hidden units and/or without classes: the added blocks, units and "
         "class layers start so that the model is exactly that network",
     )
     train.add_argument("--samples-every", type=non_negative_int, default=1, help="epochs between sample grids; 0: none")

@@ -9,6 +9,7 @@ from pixelrnn_keras.layers.incremental import read_at, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.lstm_scan import shared_lstm_scan
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
+from pixelrnn_keras.layers.masks import FeatureAxis
 
 
 def shift_down(x, axis=1):
@@ -88,6 +89,18 @@ class DiagonalBiLSTM(keras.layers.Layer):
         self.state_to_state = self.add_weight(
             name="state_to_state", shape=(2, 2 * self.units, 4 * self.units), initializer=self.kernel_initializer
         )
+
+    def feature_axes(self):
+        """How the weights' axes run over features, for widening a trained network (models/widening.py):
+        the right-to-left input-to-state reads the inputs and then `row_context`'s features; each
+        direction's state-to-state reads [h(i - 1), h(i)]."""
+        gates = FeatureAxis(blocks=4)
+        context = 0 if self._context_shape is None else self._context_shape[-1]
+        return {
+            "right_input_to_state": (FeatureAxis(reads=True, fixed_tail=context), gates),
+            "right_bias": (gates,),
+            "state_to_state": (None, FeatureAxis(blocks=2, reads=True), gates),
+        }
 
     @classmethod
     def for_block(cls, hidden, color_groups, kernel_size, **kwargs):

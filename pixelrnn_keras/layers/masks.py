@@ -64,10 +64,14 @@ def causal_mask(kernel_size, in_features, out_features, groups, mask_type, out_b
 
 @dataclasses.dataclass(frozen=True)
 class FeatureAxis:
-    """A weight's axis over features: `blocks` consecutive blocks, each split into colour groups.
+    """A weight's axis over features: `blocks` consecutive blocks, each split into colour groups
+    (e.g. the four gates of an LSTM, or the taps of a convolution flattened tap by tap).
 
     reads: the axis runs over the features the layer reads (inputs), not those it computes.
+    fixed_tail: the axis ends with this many other inputs that do not grow with the features
+        (e.g. the image's channels, read beside them).
     """
 
     blocks: int = 1
     reads: bool = False
+    fixed_tail: int = 0

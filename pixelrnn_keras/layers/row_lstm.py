@@ -8,6 +8,7 @@ from pixelrnn_keras.layers.incremental import read_at, read_window, write_at
 from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.lstm_scan import forward_only_active, shared_lstm_scan
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
+from pixelrnn_keras.layers.masks import FeatureAxis
 
 
 @register_core("row_lstm")
@@ -66,6 +67,11 @@ class RowLSTM(keras.layers.Layer):
             shape=(self.kernel_size * self.units, 4 * self.units),
             initializer=self.kernel_initializer,
         )
+
+    def feature_axes(self):
+        """How the weights' axes run over features, for widening a trained network (models/widening.py):
+        the state-to-state kernel reads k taps of h, tap by tap, into the four gates."""
+        return {"state_to_state": (FeatureAxis(blocks=self.kernel_size, reads=True), FeatureAxis(blocks=4))}
 
     @classmethod
     def for_block(cls, hidden, color_groups, kernel_size, **kwargs):

@@ -8,7 +8,7 @@ wide network's outputs are the narrow one's, and those zero weights get gradient
 
 A layer whose weights can be widened says how their axes are laid out: `feature_axes()` gives,
 for each weight attribute, one `FeatureAxis` (or None: not a feature axis, e.g. a kernel's taps)
-per axis (`layers.masks.FeatureAxis`; `MaskedConv2D`, `GatedPixelCNNCore`).
+per axis (`layers.masks.FeatureAxis`): `MaskedConv2D` and every core.
 """
 
 import numpy as np
@@ -52,7 +52,10 @@ def widen(narrow, wide, axes, groups):
         layout = axes[axis]
         if layout is None:
             raise ValueError(f"axis {axis} ({small} -> {large}) is not a feature axis")
-        kept = wide_positions(small, large, groups, layout.blocks)
+        tail = layout.fixed_tail
+        kept = np.concatenate(
+            [wide_positions(small - tail, large - tail, groups, layout.blocks), np.arange(large - tail, large)]
+        )
         if layout.reads:
             added = np.setdiff1d(np.arange(large), kept)
             out[(slice(None),) * axis + (added,)] = 0
@@ -67,7 +70,7 @@ def widened_weights(narrow_model, wide_model):
 
     Raises:
         ValueError: a weight that differs in shape belongs to a layer that does not declare its
-            `feature_axes` (e.g. the LSTM cores, or a conditional model's condition layers).
+            `feature_axes` (a conditional model's condition layers).
     """
     axes = {}
     for layer in wide_model._flatten_layers(include_self=False):
