@@ -61,14 +61,13 @@ def images_and_labels(data):
 def load_initial_weights(model, path):
     """Loads the weights file `path` into `model` for a warm start: weights of the same model, or
     for a `PixelRNN`, those of the same network with fewer residual blocks, fewer hidden units
-    (`models.widening`) and/or without classes. Then every weight of
-    that network is loaded by its layer's path (widened, where it is narrower); the class layers
-    (the label's projections and the class prior) are set to zero, and so is each added block's
-    way to the head: its skip projection in a network with skip connections, else its output
-    projection (`expand`: the block then passes its input on unchanged). The added blocks' and
-    features' other weights keep their fresh initialisation. So the model starts as exactly the
-    smaller one, for every label, and the zeroed weights get gradients at once: training grows it
-    from there.
+    (`models.widening`) and/or without classes. Then every weight of that network is loaded by
+    its layer's path (widened, where it is narrower); the class layers (the label's projections
+    and the class prior) are set to zero, and so is each added block's way to the head: its skip
+    projection in a network with skip connections, else its output projection (`expand`: the
+    block then passes its input on unchanged). The added blocks' and features' other weights keep
+    their fresh initialisation. So the model starts as exactly the smaller one, for every label,
+    and the zeroed weights get gradients at once: training grows it from there.
 
     Raises:
         ValueError: `path` holds the weights of none of those networks, or of a narrower
