@@ -106,15 +106,17 @@ def generate(
     forward pass of the returned images); None unless `keep_logits` (recording them costs time).
 
     `parts`: the cached loop steps the batch as this many independent parts, which XLA runs on
-    several cores (`sampling.parts`; the same images). None: `default_parts` for the batch.
+    several cores (`sampling.parts`; the same images). None: `default_parts` for the batch (one
+    where the batch size is not known when the loop is traced).
     """
     check_method(method)
+    batch = gumbel.shape[0]  # None in a graph traced for any batch (an exported SavedModel): one part
+    if parts is None:
+        parts = 1 if batch is None else default_parts(batch)
+    elif isinstance(parts, bool) or not isinstance(parts, numbers.Integral) or not 1 <= parts <= (batch or 1):
+        raise ValueError(f"parts must be an int from 1 to the batch size {batch}, got {parts!r}")
     if method != "cached":
         parts = 1
-    elif parts is None:
-        parts = default_parts(gumbel.shape[0])
-    elif isinstance(parts, bool) or not isinstance(parts, numbers.Integral) or not 1 <= parts <= gumbel.shape[0]:
-        raise ValueError(f"parts must be an int from 1 to the batch size {gumbel.shape[0]}, got {parts!r}")
     temperature = tf.cast(temperature, gumbel.dtype)
     run = _compiled(model, method, bool(jit_compile), condition is not None, bool(keep_logits), int(parts))
     return (
