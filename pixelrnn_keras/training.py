@@ -11,7 +11,7 @@ from pixelrnn_keras import data as datasets
 from pixelrnn_keras.callbacks import AtomicBackupAndRestore, EpochSummaries, SampleGrid
 from pixelrnn_keras.files import atomic_path
 from pixelrnn_keras.models import PixelRNN, load_weights_exactly
-from pixelrnn_keras.models.widening import widened_weights
+from pixelrnn_keras.models.widening import inside_model, widened_weights
 from pixelrnn_keras.zoo.registry import build_model
 
 
@@ -81,11 +81,11 @@ def load_initial_weights(model, path):
             raise
     source = _smaller_network(model, path)
     if source.hidden == model.hidden:
-        found = {v.path.split("/", 1)[1]: v.numpy() for v in source.weights}  # without the model's name
+        found = {inside_model(v.path): v.numpy() for v in source.weights}
     else:
         found = widened_weights(source, type(model).from_config({**source.get_config(), "hidden": model.hidden}))
     for variable in model.weights:
-        key = variable.path.split("/", 1)[1]
+        key = inside_model(variable.path)
         if key in found:
             variable.assign(found[key])
         elif _starts_at_zero(key, source.num_layers, model.skip_connections):

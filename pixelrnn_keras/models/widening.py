@@ -76,11 +76,11 @@ def widened_weights(narrow_model, wide_model):
     for layer in wide_model._flatten_layers(include_self=False):
         declared = getattr(layer, "feature_axes", None)
         for name, layout in (declared() if declared else {}).items():
-            axes[_inside(getattr(layer, name).path)] = (layout, layer.color_groups)
-    narrow = {_inside(v.path): v.numpy() for v in narrow_model.weights}
+            axes[inside_model(getattr(layer, name).path)] = (layout, layer.color_groups)
+    narrow = {inside_model(v.path): v.numpy() for v in narrow_model.weights}
     weights = {}
     for variable in wide_model.weights:
-        key, value = _inside(variable.path), variable.numpy()
+        key, value = inside_model(variable.path), variable.numpy()
         if narrow[key].shape == value.shape:
             weights[key] = narrow[key]
         elif key in axes:
@@ -92,6 +92,6 @@ def widened_weights(narrow_model, wide_model):
     return weights
 
 
-def _inside(path):
+def inside_model(path):
     """A variable's path without the model's name, which differs between models."""
     return path.split("/", 1)[1]
