@@ -4,10 +4,12 @@ import contextlib
 import threading
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from pixelrnn_keras.layers.incremental import read_window, write_at
-from pixelrnn_keras.layers.masks import FeatureAxis, causal_mask, check_mask_type
+from pixelrnn_keras.layers.masks import FeatureAxis, causal_mask, channel_groups, check_mask_type
+from pixelrnn_keras.layers.wavefront import columns_of, group_columns, kernel_taps, ring_taps, ring_write, ring_zeros
 
 _mode = threading.local()
 
@@ -193,6 +195,65 @@ class MaskedConv2D(keras.layers.Layer):
             return cache
         buffer, _, position = state
         return weights, (buffer, inputs, position)
+
+    # A diagonal of pixels at a time, colour group by colour group (see layers/wavefront.py).
+
+    def _groups(self, in_features):
+        """(the outputs' columns of each colour group, how many input features each group reads)."""
+        columns = group_columns(self.filters, self.color_groups, self.output_blocks)
+        of_input = channel_groups(in_features, self.color_groups)
+        seen = [int(np.sum(of_input < g if self.mask_type == "A" else of_input <= g)) for g in range(self.color_groups)]
+        return columns, seen
+
+    def wave_init_cache(self, batch, wave, dtype):
+        """(weights, state): weights (each group's centre tap (its inputs read, its outputs), bias
+        (filters,)) and, unless the kernel is 1x1, the taps before the centre ((kh // 2) * kw + kw // 2
+        of them, in `kernel_taps` order; the ring holds no current or later pixel); state () for a 1x1
+        kernel, else (a ring of the inputs, the last step's inputs (slots * batch, in_features))."""
+        kh, kw = self.kernel_size
+        kernel = tf.cast(self.masked_kernel(), dtype)
+        centre, in_features = kernel[kh // 2, kw // 2], self.kernel.shape[2]
+        columns, seen = self._groups(in_features)
+        group_kernels = tuple(tf.gather(centre[:n], cols, axis=1) for cols, n in zip(columns, seen))
+        bias = tf.cast(self.bias, dtype) if self.use_bias else tf.zeros([self.filters], dtype)
+        if self.kernel_size == (1, 1):
+            return (group_kernels, bias), ()
+        taps = kernel_taps(self.kernel_size)
+        tap_kernel = tf.concat([kernel[kh // 2 + dr, kw // 2 + dc] for dr, dc in taps], axis=0)
+        ring = ring_zeros(wave, batch, in_features, taps, dtype)
+        return (group_kernels, bias, tap_kernel), (ring, tf.zeros([wave.slots * batch, in_features], dtype))
+
+    def wave_begin(self, cache, at):
+        """The step's state: (cache, bias plus the earlier pixels' part of the outputs, inputs received)."""
+        weights, state = cache
+        outputs = weights[1]
+        if state:
+            ring, last_inputs = state
+            taps = kernel_taps(self.kernel_size)
+            ring = ring_write(ring, last_inputs, at.previous(), taps)
+            outputs = outputs + tf.matmul(ring_taps(ring, at, taps), weights[2])
+            cache = weights, (ring, last_inputs)
+        return cache, outputs, ()
+
+    def wave_group(self, state, inputs, group):
+        """Outputs of colour `group` at the step's pixels; `inputs` are the inputs' newest group (see
+        layers/wavefront.py), None for group 0 of a mask-A layer."""
+        cache, outputs, received = state
+        received = received if inputs is None else (*received, inputs)
+        (group_kernels, *_), _ = cache
+        columns, seen = self._groups(self.kernel.shape[2])
+        outputs = columns_of(outputs, columns[group])
+        if seen[group]:
+            outputs = outputs + tf.matmul(tf.concat(received, axis=-1)[:, : seen[group]], group_kernels[group])
+        return outputs, (cache, state[1], received)
+
+    def wave_end(self, state, inputs=None):
+        """The cache for the next step, which records the step's pixels' inputs: those received, or
+        `inputs` (slots * batch, in_features) (a mask-A layer is never given its last group)."""
+        (weights, ring_state), _, received = state
+        if not ring_state:
+            return weights, ring_state
+        return weights, (ring_state[0], tf.concat(received, axis=-1) if inputs is None else inputs)
 
     def get_config(self):
         config = super().get_config()

@@ -6,6 +6,7 @@ import tensorflow as tf
 from pixelrnn_keras.layers.cores import conv_flops, register_core
 from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
+from pixelrnn_keras.layers.wavefront import columns_of
 
 
 @register_core("pixelcnn")
@@ -53,6 +54,26 @@ class PixelCNNCore(MaskedConv2D):
 
     def end_row(self, cache, i, row_context=None):
         return cache
+
+    def wave_init_cache(self, batch, wave, dtype, gate_bias=None):
+        cache = (super().wave_init_cache(batch, wave, dtype),)
+        return cache if gate_bias is None else (*cache, tf.cast(gate_bias, dtype))
+
+    def wave_begin(self, cache, at):
+        conv_cache, *gate_bias = cache
+        bias = at.read(gate_bias[0]) if gate_bias else None
+        return super().wave_begin(conv_cache, at), bias, gate_bias
+
+    def wave_group(self, state, inputs, group):
+        conv_state, bias, gate_bias = state
+        outputs, conv_state = super().wave_group(conv_state, inputs, group)
+        if bias is not None:
+            outputs = outputs + columns_of(bias, self._groups(self.kernel.shape[2])[0][group])
+        return tf.nn.relu(outputs), (conv_state, bias, gate_bias)
+
+    def wave_end(self, state):
+        conv_state, _, gate_bias = state
+        return super().wave_end(conv_state), *gate_bias
 
     @staticmethod
     def forward_flops(height, width, hidden, channels, kernel_size):

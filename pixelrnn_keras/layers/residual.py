@@ -96,21 +96,55 @@ class ResidualBlock(keras.layers.Layer):
     def init_cache(self, batch, height, width, dtype, condition=None):
         """(reduce's cache or (), the core's, expand's). A conditional block computes its core's
         bias map from `condition` here, once, for the core's cache."""
-        bias = self._bias(condition)
-        bias = None if bias is None else tf.cast(bias, dtype)
-        reduce = () if self.reduce is None else self.reduce.init_cache(batch, height, width, dtype)
-        core = self.core.init_cache(batch, height, width, dtype, gate_bias=bias)
-        return reduce, core, self.expand.init_cache(batch, height, width, dtype)
+        return self._init_cache(
+            dtype, condition, lambda layer, *bias: layer.init_cache(batch, height, width, dtype, *bias)
+        )
 
     def step(self, cache, inputs, i, j):
         """Outputs at pixel (i, j), (batch, 2 * hidden), from its inputs (batch, 2 * hidden)."""
+        return self._step(cache, inputs, lambda layer, layer_cache, x: layer.step(layer_cache, x, i, j))
+
+    def wave_init_cache(self, batch, wave, dtype, condition=None):
+        """As `init_cache`, for the wavefront steps (a diagonal of pixels at a time, layers/wavefront.py)."""
+        return self._init_cache(dtype, condition, lambda layer, *bias: layer.wave_init_cache(batch, wave, dtype, *bias))
+
+    def wave_begin(self, cache, at):
+        return tuple(() if layer is None else layer.wave_begin(c, at) for layer, c in zip(self._stepped, cache))
+
+    def wave_group(self, state, inputs, group):
+        """Outputs of colour `group` at the wavefront step's pixels, from their inputs' group."""
+        reduce_state, core_state, expand_state = state
+        inner = inputs
+        if self.reduce is not None:
+            inner, reduce_state = self.reduce.wave_group(reduce_state, tf.nn.relu(inputs), group)
+            inner = tf.nn.relu(inner)
+        inner, core_state = self.core.wave_group(core_state, inner, group)
+        outputs, expand_state = self.expand.wave_group(expand_state, inner, group)
+        return inputs + outputs, (reduce_state, core_state, expand_state)
+
+    def wave_end(self, state):
+        return tuple(() if layer is None else layer.wave_end(s) for layer, s in zip(self._stepped, state))
+
+    @property
+    def _stepped(self):
+        return self.reduce, self.core, self.expand
+
+    def _init_cache(self, dtype, condition, init):
+        """The caches, each from `init(layer, *its bias map)`."""
+        bias = self._bias(condition)
+        bias = () if bias is None else (tf.cast(bias, dtype),)
+        reduce = () if self.reduce is None else init(self.reduce)
+        return reduce, init(self.core, *bias), init(self.expand)
+
+    def _step(self, cache, inputs, step):
+        """The block at the pixels `step(layer, layer_cache, inputs)` steps every layer at."""
         reduce_cache, core_cache, expand_cache = cache
         inner = inputs
         if self.reduce is not None:
-            inner, reduce_cache = self.reduce.step(reduce_cache, tf.nn.relu(inputs), i, j)
+            inner, reduce_cache = step(self.reduce, reduce_cache, tf.nn.relu(inputs))
             inner = tf.nn.relu(inner)
-        inner, core_cache = self.core.step(core_cache, inner, i, j)
-        outputs, expand_cache = self.expand.step(expand_cache, inner, i, j)
+        inner, core_cache = step(self.core, core_cache, inner)
+        outputs, expand_cache = step(self.expand, expand_cache, inner)
         return inputs + outputs, (reduce_cache, core_cache, expand_cache)
 
     def end_row(self, cache, i, row_context=None):

@@ -9,6 +9,7 @@ from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.lstm_scan import forward_only_active, shared_lstm_scan
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.masks import FeatureAxis
+from pixelrnn_keras.layers.wavefront import columns_of, group_columns, ring_taps, ring_write, ring_zeros
 
 
 @register_core("row_lstm")
@@ -138,6 +139,51 @@ class RowLSTM(keras.layers.Layer):
         """Row i is complete: it becomes the row above."""
         weights, input_cache, (_, _, hidden_row, cell_row), *gate_bias = cache
         return weights, input_cache, (hidden_row, cell_row, hidden_row, cell_row), *gate_bias
+
+    # A diagonal of pixels at a time (see layers/wavefront.py).
+
+    def _taps_above(self):
+        """The state-to-state kernel's taps: the k pixels of the row above around the pixel's column."""
+        half = self.kernel_size // 2
+        return [(-1, dc) for dc in range(-half, half + 1)]
+
+    def wave_init_cache(self, batch, wave, dtype, gate_bias=None):
+        """As `init_cache`'s, the state being rings of the hidden and cell states and the last step's
+        (slots * batch, u) of both."""
+        weights = (tf.cast(self.state_to_state, dtype), forget_bias(self.units, dtype))
+        last = tf.zeros([wave.slots * batch, self.units], dtype)
+        hidden = ring_zeros(wave, batch, self.units, self._taps_above(), dtype)
+        cell = ring_zeros(wave, batch, self.units, [(-1, 0)], dtype)
+        input_cache = self.input_to_state.wave_init_cache(batch, wave, dtype)
+        cache = weights, input_cache, (hidden, cell, last, last)
+        return cache if gate_bias is None else (*cache, tf.cast(gate_bias, dtype))
+
+    def wave_begin(self, cache, at):
+        """The step's state: the recurrent part of the gates and the cells above, from the rings."""
+        (kernel, bias), input_cache, (hidden_ring, cell_ring, last_hidden, last_cell), *gate_bias = cache
+        taps = self._taps_above()
+        hidden_ring = ring_write(hidden_ring, last_hidden, at.previous(), taps)
+        cell_ring = ring_write(cell_ring, last_cell, at.previous(), [(-1, 0)])
+        recurrent = tf.matmul(ring_taps(hidden_ring, at, taps), kernel) + bias
+        if gate_bias:
+            recurrent = recurrent + at.read(gate_bias[0])
+        cells_above = ring_taps(cell_ring, at, [(-1, 0)])
+        cache = (kernel, bias), (), (hidden_ring, cell_ring), *gate_bias
+        return cache, self.input_to_state.wave_begin(input_cache, at), recurrent, cells_above, (), ()
+
+    def wave_group(self, state, inputs, group):
+        """Hidden states of colour `group`'s units at the step's pixels."""
+        cache, input_state, recurrent, cells_above, hidden, cell = state
+        gates, input_state = self.input_to_state.wave_group(input_state, inputs, group)
+        gates = gates + columns_of(recurrent, group_columns(4 * self.units, self.color_groups, 4)[group])
+        units = group_columns(self.units, self.color_groups)[group]
+        group_hidden, group_cell = lstm_update(gates, columns_of(cells_above, units))
+        return group_hidden, (cache, input_state, recurrent, cells_above, (*hidden, group_hidden), (*cell, group_cell))
+
+    def wave_end(self, state):
+        (weights, _, rings, *gate_bias), input_state, _, _, hidden, cell = state
+        last = (tf.concat(hidden, axis=-1), tf.concat(cell, axis=-1))
+        return weights, self.input_to_state.wave_end(input_state), (*rings, *last), *gate_bias
 
     def get_config(self):
         config = super().get_config()

@@ -14,6 +14,7 @@ from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.lstm_scan import forward_only
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.residual import ResidualBlock
+from pixelrnn_keras.layers.wavefront import Wavefront, columns_of, group_columns
 from pixelrnn_keras.models.objective import ImageLikelihoodModel
 from pixelrnn_keras.models.stages import Stage
 
@@ -339,21 +340,7 @@ class PixelRNN(ImageLikelihoodModel):
         The blocks compute their bias maps from `condition` here, once per sampling run.
         """
         height, width, _ = self.image_shape
-        dtype = self.compute_dtype
-        condition = self._condition_map(condition, labels, batch if isinstance(batch, int) else None)
-
-        def init(layer):
-            return layer.init_cache(batch, height, width, dtype)
-
-        blocks = tuple(block.init_cache(batch, height, width, dtype, condition) for block in self.blocks)
-        cache = (
-            init(self.input_conv),
-            blocks,
-            tuple(init(skip) for skip in self.skips),
-            init(self.head_hidden),
-            init(self.head_logits),
-        )
-        return cache if condition is None else (*cache, self.input_condition(condition))
+        return self._init_cache(batch, condition, labels, lambda layer, *a: layer.init_cache(batch, height, width, *a))
 
     def step(self, cache, pixel, i, j, channel):
         """Logits of sub-pixel (i, j, `channel`), (batch, levels), and the cache advanced past pixel (i, j).
@@ -362,20 +349,40 @@ class PixelRNN(ImageLikelihoodModel):
         depend only on channels before it, so the others may hold anything. Only that channel's
         logits are computed: the head's last product is most of a step's arithmetic at 256 levels.
         """
+        return self._step(
+            cache, pixel, channel, lambda layer, c, x: layer.step(c, x, i, j), lambda bias: read_at(bias, i, j)
+        )
+
+    def _init_cache(self, batch, condition, labels, init):
+        """The caches, each from `init(layer, dtype, *its condition map)`."""
+        dtype = self.compute_dtype
+        condition = self._condition_map(condition, labels, batch if isinstance(batch, int) else None)
+        cache = (
+            init(self.input_conv, dtype),
+            tuple(init(block, dtype, condition) for block in self.blocks),
+            tuple(init(skip, dtype) for skip in self.skips),
+            init(self.head_hidden, dtype),
+            init(self.head_logits, dtype),
+        )
+        return cache if condition is None else (*cache, self.input_condition(condition))
+
+    def _step(self, cache, pixel, channel, step, read_bias):
+        """A step at the pixels `step(layer, layer_cache, inputs)` steps every layer at, whose values of
+        the first convolution's bias map `read_bias(map)` reads."""
         conv_cache, block_caches, skip_caches, hidden_cache, logits_cache, *input_bias = cache
         x = scale_images(pixel, self.levels, self.compute_dtype)
-        stream, conv_cache = self.input_conv.step(conv_cache, x, i, j)
+        stream, conv_cache = step(self.input_conv, conv_cache, x)
         if input_bias:
-            stream = stream + read_at(input_bias[0], i, j)
+            stream = stream + read_bias(input_bias[0])
         skipped = stream
         block_caches, skip_caches = list(block_caches), list(skip_caches)
         for k, block in enumerate(self.blocks):
-            stream, block_caches[k] = block.step(block_caches[k], stream, i, j)
+            stream, block_caches[k] = step(block, block_caches[k], stream)
             if self.skips:
-                skip, skip_caches[k] = self.skips[k].step(skip_caches[k], stream, i, j)
+                skip, skip_caches[k] = step(self.skips[k], skip_caches[k], stream)
                 skipped = skipped + skip
         head_in = skipped if self.skips else stream
-        hidden, hidden_cache = self.head_hidden.step(hidden_cache, tf.nn.relu(head_in), i, j)
+        hidden, hidden_cache = step(self.head_hidden, hidden_cache, tf.nn.relu(head_in))
         # The logits are grouped by channel, as `call` reshapes them.
         start = channel * self.levels
         logits = self.head_logits.step_outputs(logits_cache, tf.nn.relu(hidden), start, start + self.levels)
@@ -404,6 +411,69 @@ class PixelRNN(ImageLikelihoodModel):
                 block_cache, context = block_cache
             ended.append(block_cache)
         return conv_cache, tuple(ended), *rest
+
+    # A diagonal of pixels at a time (layers/wavefront.py): the cached sampler's faster order, for
+    # the archs whose cores read bounded neighbourhoods only.
+
+    def wavefront(self):
+        """The `Wavefront` this network's steps can take, or None where a core has no wavefront steps
+        (it reads whole rows above: Diagonal BiLSTM, Gated PixelCNN)."""
+        if not hasattr(core_class(self.arch), "wave_begin"):
+            return None
+        height, width, _ = self.image_shape
+        return Wavefront(height, width, max(self.first_kernel_size, self.kernel_size) // 2 + 1)
+
+    def wave_init_cache(self, batch, wave, condition=None, labels=None):
+        """As `init_cache`, for `wave_step` along `wave` (`self.wavefront()`)."""
+        return self._init_cache(batch, condition, labels, lambda layer, *a: layer.wave_init_cache(batch, wave, *a))
+
+    def wave_step(self, cache, at, draw):
+        """The wavefront step `at`: its pixels drawn channel by channel, each channel's call computing
+        that colour group of every layer (layers/wavefront.py).
+
+        Args:
+            draw: (channel, its logits (slots * batch, levels)) -> the channel's values (slots * batch,)
+                int32, called for channel 0, 1, ... in order.
+
+        Returns:
+            (the cache for the next step, the pixels' values (slots * batch, C) int32).
+        """
+        conv_cache, block_caches, skip_caches, hidden_cache, logits_cache, *input_bias = cache
+        conv = self.input_conv.wave_begin(conv_cache, at)
+        blocks = [block.wave_begin(block_cache, at) for block, block_cache in zip(self.blocks, block_caches)]
+        skips = [skip.wave_begin(skip_cache, at) for skip, skip_cache in zip(self.skips, skip_caches)]
+        hidden_state = self.head_hidden.wave_begin(hidden_cache, at)
+        logits_state = self.head_logits.wave_begin(logits_cache, at)
+        bias = at.read(input_bias[0]) if input_bias else None
+        stream_columns = group_columns(2 * self.hidden, self.channels)
+        values = []
+        for c in range(self.channels):
+            # The first convolution (mask A) sees the channels before c: the newest is c - 1.
+            newest = scale_images(values[-1][:, None], self.levels, self.compute_dtype) if values else None
+            stream, conv = self.input_conv.wave_group(conv, newest, c)
+            if bias is not None:
+                stream = stream + columns_of(bias, stream_columns[c])
+            skipped = stream
+            for k, block in enumerate(self.blocks):
+                stream, blocks[k] = block.wave_group(blocks[k], stream, c)
+                if self.skips:
+                    skip, skips[k] = self.skips[k].wave_group(skips[k], stream, c)
+                    skipped = skipped + skip
+            hidden, hidden_state = self.head_hidden.wave_group(
+                hidden_state, tf.nn.relu(skipped if self.skips else stream), c
+            )
+            logits, logits_state = self.head_logits.wave_group(logits_state, tf.nn.relu(hidden), c)
+            values.append(draw(c, logits))
+        pixels = tf.stack(values, axis=1)
+        cache = (
+            self.input_conv.wave_end(conv, scale_images(pixels, self.levels, self.compute_dtype)),
+            tuple(block.wave_end(state) for block, state in zip(self.blocks, blocks)),
+            tuple(skip.wave_end(state) for skip, state in zip(self.skips, skips)),
+            self.head_hidden.wave_end(hidden_state),
+            self.head_logits.wave_end(logits_state),
+            *input_bias,
+        )
+        return cache, pixels
 
     def get_config(self):
         config = super().get_config()

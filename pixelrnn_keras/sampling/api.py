@@ -17,6 +17,7 @@ from pixelrnn_keras.sampling.conditioned import Conditioned
 from pixelrnn_keras.sampling.naive import naive_loop
 from pixelrnn_keras.sampling.noise import gumbel_noise
 from pixelrnn_keras.sampling.parts import BatchParts, default_parts
+from pixelrnn_keras.sampling.wavefront import wavefront_loop
 
 LOOPS = {"cached": cached_loop, "naive": naive_loop}
 
@@ -92,6 +93,7 @@ def generate(
     condition=None,
     keep_logits=True,
     parts=None,
+    wavefront=True,
 ):
     """The compiled sampling loop, noise in: (images (N, H, W, C) int32, logits used (N, H, W, C, L)).
 
@@ -108,6 +110,9 @@ def generate(
     `parts`: the cached loop steps the batch as this many independent parts, which XLA runs on
     several cores (`sampling.parts`; the same images). None: `default_parts` for the batch (one
     where the batch size is not known when the loop is traced).
+
+    `wavefront`: the cached loop steps a diagonal of pixels at a time where the network can
+    (`sampling.wavefront`; the same images, in fewer steps), else in raster order.
     """
     check_method(method)
     batch = gumbel.shape[0]  # None in a graph traced for any batch (an exported SavedModel): one part
@@ -118,7 +123,8 @@ def generate(
     if method != "cached":
         parts = 1
     temperature = tf.cast(temperature, gumbel.dtype)
-    run = _compiled(model, method, bool(jit_compile), condition is not None, bool(keep_logits), int(parts))
+    wavefront = bool(wavefront) and method == "cached" and batch is not None
+    run = _compiled(model, method, bool(jit_compile), condition is not None, bool(keep_logits), int(parts), wavefront)
     return (
         run(gumbel, temperature, values, known)
         if condition is None
@@ -126,13 +132,16 @@ def generate(
     )
 
 
-def _compiled(model, method, jit_compile, conditional, keep_logits, parts):
-    """The compiled loop of `model`, stepping the batch in `parts` parts; a conditional one takes the
-    condition map as its last argument (an argument, not a constant: one program for every condition)."""
+def _compiled(model, method, jit_compile, conditional, keep_logits, parts, wavefront):
+    """The compiled loop of `model`, stepping the batch in `parts` parts, along diagonals if
+    `wavefront` and the network has them; a conditional one takes the condition map as its last
+    argument (an argument, not a constant: one program for every condition)."""
     functions = _COMPILED.setdefault(model, {})
-    key = method, jit_compile, conditional, keep_logits, parts
+    key = method, jit_compile, conditional, keep_logits, parts, wavefront
     if key not in functions:
         loop, model_ref = LOOPS[method], weakref.ref(model)
+        if wavefront and getattr(model, "wavefront", lambda: None)() is not None:
+            loop = wavefront_loop
 
         def run(*args):
             condition = args[-1] if conditional else None

@@ -36,3 +36,12 @@ class Conditioned:
 
     def end_row(self, cache, i, row):
         return self.network.end_row(cache, i, row)
+
+    def wavefront(self):
+        return self.network.wavefront()
+
+    def wave_init_cache(self, batch, wave):
+        return self.network.wave_init_cache(batch, wave, self.condition)
+
+    def wave_step(self, cache, at, draw):
+        return self.network.wave_step(cache, at, draw)

@@ -73,3 +73,29 @@ class BatchParts:
 
     def end_row(self, cache, i, row):
         return tuple(s.end_row(c, i, r) for s, c, r in zip(self.steppers, cache, self._parts(row)))
+
+    # A diagonal of pixels at a time (layers/wavefront.py): a step's tensors are slot-major.
+
+    def wavefront(self):
+        return self.steppers[0].wavefront()
+
+    def _slot_join(self, parts):
+        slots = parts[0].shape[0] // self.sizes[0]
+        per_slot = [tf.reshape(part, [slots, size, *part.shape[1:]]) for part, size in zip(parts, self.sizes)]
+        joined = tf.concat(per_slot, axis=1)
+        return tf.reshape(joined, [-1, *joined.shape[2:]])
+
+    def wave_init_cache(self, batch, wave):
+        if batch != sum(self.sizes):
+            raise ValueError(f"these parts hold {sum(self.sizes)} images; batch is {batch}")
+        return tuple(stepper.wave_init_cache(size, wave) for stepper, size in zip(self.steppers, self.sizes))
+
+    def wave_step(self, cache, at, draw):
+        """Each part's step, its `draw` told the part's first image and size: draw(channel, logits,
+        first, size)."""
+        firsts = [sum(self.sizes[:k]) for k in range(len(self.sizes))]
+        steps = [
+            stepper.wave_step(part_cache, at, lambda c, logits, first=first, size=size: draw(c, logits, first, size))
+            for stepper, part_cache, first, size in zip(self.steppers, cache, firsts, self.sizes)
+        ]
+        return tuple(part_cache for part_cache, _ in steps), self._slot_join([pixels for _, pixels in steps])

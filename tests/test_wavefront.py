@@ -1,0 +1,83 @@
+"""The cached sampler along diagonals (layers/wavefront.py, sampling/wavefront.py): the raster steps' images
+from the same logits, for the archs that have it; the diagonals' geometry."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pixelrnn_keras.layers.wavefront import Wavefront, kernel_taps, ring_columns
+from pixelrnn_keras.sampling import generate, gumbel_noise
+
+WAVE_ARCHS = ("pixelcnn", "row_lstm")
+
+
+def draw_both_ways(model, num, parts, condition=None, seed=2):
+    """(wavefront images, logits), (raster images, logits) from the same noise, the first row known."""
+    gumbel = gumbel_noise(num, model.image_shape, model.levels, seed=seed, dtype=model.compute_dtype)
+    values = np.random.default_rng(seed).integers(0, model.levels, (num, *model.image_shape)).astype(np.int32)
+    known = np.random.default_rng(seed).random(values.shape) < 0.3
+    known[:, 0] = True
+    return [
+        generate(model, gumbel, 1.0, values, known, condition=condition, parts=parts, wavefront=wavefront)
+        for wavefront in (True, False)
+    ], (values, known)
+
+
+@pytest.mark.parametrize("arch", WAVE_ARCHS)
+@pytest.mark.parametrize("parts", [1, 2])
+def test_wavefront_steps_draw_the_raster_steps_images_from_the_same_logits(tiny_model, arch, parts, float64):
+    """A non-square image (rows and columns mixed up would show), other kernel sizes (another slope),
+    skip connections, class labels, known sub-pixels, and uneven batch parts (3 + 2 images)."""
+    model = tiny_model(
+        arch,
+        (5, 4, 3),
+        16,
+        num_layers=2,
+        head_units=12,
+        skip_connections=True,
+        kernel_size=5,
+        first_kernel_size=3,
+        num_classes=3,
+    )
+    assert model.wavefront().slope == 3
+    num = 5
+    condition = model.label_condition(np.arange(num) % 3)
+    ((wave, wave_logits), (raster, raster_logits)), (values, known) = draw_both_ways(model, num, parts, condition)
+    np.testing.assert_array_equal(wave, raster)
+    np.testing.assert_allclose(wave_logits, raster_logits, atol=1e-12, rtol=0)
+    np.testing.assert_array_equal(np.asarray(wave)[known], values[known])
+
+
+@pytest.mark.parametrize("arch", WAVE_ARCHS)
+def test_a_network_conditioned_on_a_map_steps_along_diagonals_too(tiny_model, arch, float64):
+    """The upper stage of a multi-scale model: its condition map enters every block's gates."""
+    model = tiny_model(arch, (6, 6, 1), 2, num_layers=2, head_units=12, condition_features=2)
+    condition = tf.constant(np.random.default_rng(0).normal(size=(4, 6, 6, 2)), model.compute_dtype)
+    ((wave, wave_logits), (raster, raster_logits)), _ = draw_both_ways(model, 4, 1, condition)
+    np.testing.assert_array_equal(wave, raster)
+    np.testing.assert_allclose(wave_logits, raster_logits, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("arch", ["diagonal_bilstm", "gated_pixelcnn"])
+def test_archs_that_read_whole_rows_above_have_no_wavefront(tiny_model, arch):
+    assert tiny_model(arch, (4, 4, 1), 2).wavefront() is None
+
+
+@pytest.mark.parametrize("height,width,slope", [(32, 32, 4), (5, 4, 3), (4, 9, 2), (1, 6, 4), (7, 1, 2)])
+def test_every_pixel_is_one_slot_of_the_step_of_its_diagonal(height, width, slope):
+    wave = Wavefront(height, width, slope)
+    slots = wave.slot_of_pixel()
+    assert len(np.unique(slots)) == height * width and slots.max() < wave.steps * wave.slots
+    inside = np.concatenate([wave.at(tf.constant(t)).inside.numpy() for t in range(wave.steps)])
+    np.testing.assert_array_equal(np.flatnonzero(inside), np.sort(slots))
+    i, j = np.divmod(np.arange(height * width), width)
+    np.testing.assert_array_equal(slots // wave.slots, j + slope * i)
+
+
+def test_every_tap_of_a_kernel_is_on_an_earlier_diagonal_at_its_slope():
+    for kernel_size in [(7, 7), (3, 3), (1, 3), (5, 5), (3, 5)]:
+        slope = kernel_size[1] // 2 + 1
+        assert ring_columns(kernel_taps(kernel_size), slope) == slope * (kernel_size[0] // 2) + kernel_size[1] // 2
+        if kernel_size[0] > 1:
+            with pytest.raises(ValueError, match="slope"):
+                ring_columns(kernel_taps(kernel_size), slope - 1)
