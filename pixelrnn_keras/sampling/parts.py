@@ -6,6 +6,7 @@ the batch's steps become independent chains that it spreads over the cores (benc
 Each image is computed exactly as in a whole batch, by the same operations on its own rows.
 """
 
+import functools
 import os
 
 import tensorflow as tf
@@ -20,9 +21,15 @@ def default_parts(batch):
     """How many parts to step `batch` images in: two on a CPU with two or more cores (measured
     best on this project's two-core machine; four were slower for two of three networks), one on a GPU,
     whose kernels are large already, or for a batch too small to split."""
-    if tf.config.list_logical_devices("GPU") or (os.cpu_count() or 1) < 2:
+    if _on_gpu_or_one_core():
         return 1
     return 2 if batch >= 2 * MIN_PART else 1
+
+
+@functools.cache
+def _on_gpu_or_one_core():
+    """Asked once: the devices do not change once TensorFlow has started."""
+    return bool(tf.config.list_logical_devices("GPU")) or (os.cpu_count() or 1) < 2
 
 
 class BatchParts:
