@@ -24,10 +24,10 @@ def draw_both_ways(model, num, parts, condition=None, seed=2):
 
 
 @pytest.mark.parametrize("arch", WAVE_ARCHS)
-@pytest.mark.parametrize("parts", [1, 2])
-def test_wavefront_steps_draw_the_raster_steps_images_from_the_same_logits(tiny_model, arch, parts, float64):
+def test_wavefront_steps_draw_the_raster_steps_images_from_the_same_logits(tiny_model, arch, float64):
     """A non-square image (rows and columns mixed up would show), other kernel sizes (another slope),
-    skip connections, class labels, known sub-pixels, and uneven batch parts (3 + 2 images)."""
+    skip connections, class labels, known sub-pixels, and uneven batch parts (3 + 2 images; one part
+    is in tests/test_sampling.py, which also compares one with two parts)."""
     model = tiny_model(
         arch,
         (5, 4, 3),
@@ -42,7 +42,7 @@ def test_wavefront_steps_draw_the_raster_steps_images_from_the_same_logits(tiny_
     assert model.wavefront().slope == 3
     num = 5
     condition = model.label_condition(np.arange(num) % 3)
-    ((wave, wave_logits), (raster, raster_logits)), (values, known) = draw_both_ways(model, num, parts, condition)
+    ((wave, wave_logits), (raster, raster_logits)), (values, known) = draw_both_ways(model, num, 2, condition)
     np.testing.assert_array_equal(wave, raster)
     np.testing.assert_allclose(wave_logits, raster_logits, atol=1e-12, rtol=0)
     np.testing.assert_array_equal(np.asarray(wave)[known], values[known])
