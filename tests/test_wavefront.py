@@ -6,7 +6,10 @@ import pytest
 import tensorflow as tf
 
 from pixelrnn_keras.layers.wavefront import Wavefront, kernel_taps, ring_columns
+from pixelrnn_keras.models import WavefrontSteps
 from pixelrnn_keras.sampling import generate, gumbel_noise
+from pixelrnn_keras.sampling.conditioned import Conditioned
+from pixelrnn_keras.sampling.parts import BatchParts
 
 WAVE_ARCHS = ("pixelcnn", "row_lstm")
 
@@ -61,6 +64,13 @@ def test_a_network_conditioned_on_a_map_steps_along_diagonals_too(tiny_model, ar
 @pytest.mark.parametrize("arch", ["diagonal_bilstm", "gated_pixelcnn"])
 def test_archs_that_read_whole_rows_above_have_no_wavefront(tiny_model, arch):
     assert tiny_model(arch, (4, 4, 1), 2).wavefront() is None
+
+
+def test_the_networks_the_sampler_drives_follow_the_wavefront_protocol(tiny_model):
+    model = tiny_model("row_lstm", (4, 4, 1), 2, num_classes=2)
+    condition = model.label_condition(np.arange(4) % 2)
+    for network in (model, Conditioned(model, condition), BatchParts.split(model, 4, 2, condition)):
+        assert isinstance(network, WavefrontSteps) and network.wavefront().slope == 4
 
 
 @pytest.mark.parametrize("height,width,slope", [(32, 32, 4), (5, 4, 3), (4, 9, 2), (1, 6, 4), (7, 1, 2)])

@@ -37,3 +37,28 @@ class PixelSteps(Protocol):
 
     def end_row(self, cache, i, row):
         """The cache once row i is complete with values `row` (batch, W, C) int32."""
+
+
+@runtime_checkable
+class WavefrontSteps(Protocol):
+    """A network evaluated a diagonal of pixels at a time (layers/wavefront.py): the cached sampler's
+    order where every layer reads a bounded neighbourhood of earlier pixels.
+
+    For t = 0 .. wave.steps - 1: `wave_step` with `wave.at(t)`, which draws the step's pixels channel
+    by channel through `draw`. Implemented by `PixelRNN` (PixelCNN and Row LSTM cores; `wavefront()`
+    is None for the others), `sampling.Conditioned` and `sampling.parts.BatchParts`.
+    """
+
+    image_shape: tuple
+    levels: int
+
+    def wavefront(self):
+        """The network's `Wavefront` for its image, or None if it has no wavefront steps."""
+
+    def wave_init_cache(self, batch, wave):
+        """The cache before the first step, for `batch` images."""
+
+    def wave_step(self, cache, at, draw):
+        """(cache, the step's pixels (slots * batch, C) int32); draw(channel, logits (slots * batch,
+        levels)) -> that channel's values, called for each channel in order (`BatchParts` adds the
+        part's first image and size as two more arguments)."""
