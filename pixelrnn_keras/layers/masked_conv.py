@@ -9,7 +9,15 @@ import tensorflow as tf
 
 from pixelrnn_keras.layers.incremental import read_window, write_at
 from pixelrnn_keras.layers.masks import FeatureAxis, causal_mask, channel_groups, check_mask_type
-from pixelrnn_keras.layers.wavefront import columns_of, group_columns, kernel_taps, ring_taps, ring_write, ring_zeros
+from pixelrnn_keras.layers.wavefront import (
+    group_columns,
+    group_major,
+    group_slice,
+    kernel_taps,
+    ring_taps,
+    ring_write,
+    ring_zeros,
+)
 
 _mode = threading.local()
 
@@ -207,7 +215,7 @@ class MaskedConv2D(keras.layers.Layer):
 
     def wave_init_cache(self, batch, wave, dtype):
         """(weights, state): weights (each group's centre tap (its inputs read, its outputs), bias
-        (filters,)) and, unless the kernel is 1x1, the taps before the centre ((kh // 2) * kw + kw // 2
+        (filters,), columns `group_major`) and, unless the kernel is 1x1, the taps before the centre ((kh // 2) * kw + kw // 2
         of them, in `kernel_taps` order; the ring holds no current or later pixel); state () for a 1x1
         kernel, else (a ring of the inputs, the last step's inputs (slots * batch, in_features))."""
         kh, kw = self.kernel_size
@@ -215,11 +223,14 @@ class MaskedConv2D(keras.layers.Layer):
         centre, in_features = kernel[kh // 2, kw // 2], self.kernel.shape[2]
         columns, seen = self._groups(in_features)
         group_kernels = tuple(tf.gather(centre[:n], cols, axis=1) for cols, n in zip(columns, seen))
+        # The outputs' earlier-pixel part, a step's, is computed with its columns group by group.
         bias = tf.cast(self.bias, dtype) if self.use_bias else tf.zeros([self.filters], dtype)
+        bias = group_major(bias, columns)
         if self.kernel_size == (1, 1):
             return (group_kernels, bias), ()
         taps = kernel_taps(self.kernel_size)
         tap_kernel = tf.concat([kernel[kh // 2 + dr, kw // 2 + dc] for dr, dc in taps], axis=0)
+        tap_kernel = group_major(tap_kernel, columns)
         ring = ring_zeros(wave, batch, in_features, taps, dtype)
         return (group_kernels, bias, tap_kernel), (ring, tf.zeros([wave.slots * batch, in_features], dtype))
 
@@ -242,7 +253,7 @@ class MaskedConv2D(keras.layers.Layer):
         received = received if inputs is None else (*received, inputs)
         (group_kernels, *_), _ = cache
         columns, seen = self._groups(self.kernel.shape[2])
-        outputs = columns_of(outputs, columns[group])
+        outputs = group_slice(outputs, columns, group)
         if seen[group]:
             outputs = outputs + tf.matmul(tf.concat(received, axis=-1)[:, : seen[group]], group_kernels[group])
         return outputs, (cache, state[1], received)

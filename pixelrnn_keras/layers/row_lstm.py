@@ -9,7 +9,15 @@ from pixelrnn_keras.layers.lstm import forget_bias, lstm_update
 from pixelrnn_keras.layers.lstm_scan import forward_only_active, shared_lstm_scan
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.masks import FeatureAxis
-from pixelrnn_keras.layers.wavefront import columns_of, group_columns, ring_taps, ring_write, ring_zeros
+from pixelrnn_keras.layers.wavefront import (
+    columns_of,
+    group_columns,
+    group_major,
+    group_slice,
+    ring_taps,
+    ring_write,
+    ring_zeros,
+)
 
 
 @register_core("row_lstm")
@@ -147,10 +155,18 @@ class RowLSTM(keras.layers.Layer):
         half = self.kernel_size // 2
         return [(-1, dc) for dc in range(-half, half + 1)]
 
+    def _gate_columns(self):
+        """Each colour group's gate pre-activations, [i, f, o, g] of its units."""
+        return group_columns(4 * self.units, self.color_groups, 4)
+
     def wave_init_cache(self, batch, wave, dtype, gate_bias=None):
         """As `init_cache`'s, the state being rings of the hidden and cell states and the last step's
-        (slots * batch, u) of both."""
-        weights = (tf.cast(self.state_to_state, dtype), forget_bias(self.units, dtype))
+        (slots * batch, u) of both; the gates' columns `group_major`."""
+        gates = self._gate_columns()
+        weights = (
+            group_major(tf.cast(self.state_to_state, dtype), gates),
+            group_major(forget_bias(self.units, dtype), gates),
+        )
         last = tf.zeros([wave.slots * batch, self.units], dtype)
         hidden = ring_zeros(wave, batch, self.units, self._taps_above(), dtype)
         cell = ring_zeros(wave, batch, self.units, [(-1, 0)], dtype)
@@ -166,7 +182,7 @@ class RowLSTM(keras.layers.Layer):
         cell_ring = ring_write(cell_ring, last_cell, at.previous(), [(-1, 0)])
         recurrent = tf.matmul(ring_taps(hidden_ring, at, taps), kernel) + bias
         if gate_bias:
-            recurrent = recurrent + at.read(gate_bias[0])
+            recurrent = recurrent + group_major(at.read(gate_bias[0]), self._gate_columns())
         cells_above = ring_taps(cell_ring, at, [(-1, 0)])
         cache = (kernel, bias), (), (hidden_ring, cell_ring), *gate_bias
         return cache, self.input_to_state.wave_begin(input_cache, at), recurrent, cells_above, (), ()
@@ -175,7 +191,7 @@ class RowLSTM(keras.layers.Layer):
         """Hidden states of colour `group`'s units at the step's pixels."""
         cache, input_state, recurrent, cells_above, hidden, cell = state
         gates, input_state = self.input_to_state.wave_group(input_state, inputs, group)
-        gates = gates + columns_of(recurrent, group_columns(4 * self.units, self.color_groups, 4)[group])
+        gates = gates + group_slice(recurrent, self._gate_columns(), group)
         units = group_columns(self.units, self.color_groups)[group]
         group_hidden, group_cell = lstm_update(gates, columns_of(cells_above, units))
         return group_hidden, (cache, input_state, recurrent, cells_above, (*hidden, group_hidden), (*cell, group_cell))

@@ -161,3 +161,15 @@ def columns_of(features, columns):
     if np.array_equal(columns, np.arange(first, first + len(columns))):
         return features[..., first : first + len(columns)]
     return tf.gather(features, columns, axis=-1)
+
+
+def group_major(features, columns, axis=-1):
+    """`features` with the axis's columns reordered group by group (`group_columns`' order), so that
+    each group's are one slice (`group_slice`): the identity for features in one block."""
+    return tf.gather(features, np.concatenate(columns), axis=axis)
+
+
+def group_slice(features, columns, group):
+    """Group `group`'s columns of `features` laid out `group_major`."""
+    start = sum(len(c) for c in columns[:group])
+    return features[..., start : start + len(columns[group])]
