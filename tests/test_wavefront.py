@@ -91,3 +91,11 @@ def test_every_tap_of_a_kernel_is_on_an_earlier_diagonal_at_its_slope():
         if kernel_size[0] > 1:
             with pytest.raises(ValueError, match="slope"):
                 ring_columns(kernel_taps(kernel_size), slope - 1)
+
+
+def test_a_wavefront_argument_that_is_not_a_bool_is_refused_naming_it(tiny_model):
+    model = tiny_model("pixelcnn", (4, 4, 1), 2)
+    gumbel = gumbel_noise(2, model.image_shape, model.levels, seed=0)
+    zeros = tf.zeros([2, *model.image_shape], tf.int32)
+    with pytest.raises(ValueError, match="wavefront must be True or False"):
+        generate(model, gumbel, 1.0, zeros, tf.cast(zeros, tf.bool), wavefront="no")

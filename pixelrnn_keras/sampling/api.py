@@ -123,7 +123,9 @@ def generate(
     if method != "cached":
         parts = 1
     temperature = tf.cast(temperature, gumbel.dtype)
-    wavefront = bool(wavefront) and method == "cached" and batch is not None
+    if not isinstance(wavefront, bool):
+        raise ValueError(f"wavefront must be True or False, got {wavefront!r}")
+    wavefront = wavefront and method == "cached" and batch is not None
     run = _compiled(model, method, bool(jit_compile), condition is not None, bool(keep_logits), int(parts), wavefront)
     return (
         run(gumbel, temperature, values, known)
