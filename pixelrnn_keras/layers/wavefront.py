@@ -83,9 +83,13 @@ class WaveStep:
         self.inside = (rows < wave.height) & (columns >= 0) & (columns < wave.width)  # (slots,)
         rows, columns = tf.minimum(rows, wave.height - 1), tf.clip_by_value(columns, 0, wave.width - 1)
         self._pixel = rows * wave.width + columns
+        self._previous = None
 
     def previous(self):
-        return WaveStep(self.wave, self.t - 1)
+        """Step t - 1, made once per step: every layer's ring writes at it."""
+        if self._previous is None:
+            self._previous = WaveStep(self.wave, self.t - 1)
+        return self._previous
 
     def read(self, maps):
         """maps (batch, H, W, ...) at this step's pixels: (slots * batch, ...); slots outside the image
