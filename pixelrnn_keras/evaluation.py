@@ -17,23 +17,26 @@ def evaluate_nll(model, images, batch_size=100, progress=None, labels=None):
             -log p(x | y).
 
     Returns:
-        dict with "nats" (per image), "bits_per_dim", "num_images".
+        dict with "nats" (per image), "nats_std" (their standard deviation over the images: the mean's
+        standard error is nats_std / sqrt(num_images)), "bits_per_dim", "num_images".
     """
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
     if len(images) == 0:
         raise ValueError("images must hold at least one image")
-    total = 0.0
+    per_image = []
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size]
         given = {} if labels is None else {"labels": np.asarray(labels)[start : start + batch_size]}
-        total += -float(np.sum(model.log_prob(batch, **given)))
+        per_image.append(-np.asarray(model.log_prob(batch, **given), np.float64))
         if progress is not None:
             progress(min(start + batch_size, len(images)), len(images))
-    nats = total / len(images)
+    per_image = np.concatenate(per_image)
+    nats = float(np.sum(per_image)) / len(images)
     return {
         "nats": nats,
+        "nats_std": float(np.std(per_image)),
         "bits_per_dim": nats / (model.num_dims * math.log(2.0)),
         "num_images": int(len(images)),
     }
