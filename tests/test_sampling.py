@@ -56,12 +56,11 @@ def bottom_half_unknown(model, seed=0):
     return images, known
 
 
-# Every arch on binary images; on 256-level colour the recurrent archs are slow (~25-40 s each, mostly
-# compiling the naive loop), and PixelCNN's diagonal loop too (~13 s): colour groups in their steps are also
-# checked at 16 levels below (every arch), in tests/test_wavefront.py and by the codec's round trips.
-SLOW_AT_256 = ("pixelcnn", "row_lstm", "diagonal_bilstm")
+# Every arch on binary images; on 256-level colour they are slow (~15-40 s each, mostly compiling the
+# loops): colour groups in their steps are also checked at 16 levels below (every arch), in
+# tests/test_wavefront.py and by the codec's round trips.
 SAMPLER_CASES = [
-    pytest.param(arch, shape, levels, marks=[pytest.mark.slow] if levels > 2 and arch in SLOW_AT_256 else [])
+    pytest.param(arch, shape, levels, marks=[pytest.mark.slow] if levels > 2 else [])
     for shape, levels in CASES
     for arch in ARCHS
 ]
