@@ -9,11 +9,14 @@ t = j + slope * i, at most ceil(W / slope) of them, are then independent and are
 step: an image takes W + slope * (H - 1) steps instead of H * W (156 instead of 1024 at 32 x 32),
 each doing the work of several pixels in the same number of operations. The features computed
 are those of the raster steps, pixel by pixel (up to float rounding). The Diagonal BiLSTM and the
-Gated PixelCNN's vertical stack see whole rows above, so they have no such slope.
+Gated PixelCNN's vertical stack see whole rows above, so they have no such slope; the Gated
+PixelCNN still takes these steps with slope = width (one pixel per step, raster order) for their
+colour groups (below), its vertical stack run at each row's end.
 
 Step t holds `slots` pixels, slot s being pixel (first_row + s, t - slope * (first_row + s)); slots
-outside the image compute values that are discarded (written as zeros, the padding). Tensors of
-a step are slot-major: (slots * batch, features), slot s's batch at rows s * batch ...
+outside the image compute values that are discarded (a layer reads any pixel outside the image as
+zero, its padding). Tensors of a step are slot-major: (slots * batch, features), slot s's batch at
+rows s * batch ...
 
 A step also goes by colour group: the call for channel c computes colour group c of every
 layer's features only, from the groups before it that the earlier calls computed (group g of a
@@ -78,10 +81,9 @@ class WaveStep:
     def __init__(self, wave, t):
         self.wave, self.t = wave, t
         self.first_row = wave.first_row(t)
-        rows = self.first_row + tf.range(wave.slots)
-        columns = t - wave.slope * rows
-        self.inside = (rows < wave.height) & (columns >= 0) & (columns < wave.width)  # (slots,)
-        rows, columns = tf.minimum(rows, wave.height - 1), tf.clip_by_value(columns, 0, wave.width - 1)
+        self.rows = self.first_row + tf.range(wave.slots)  # (slots,), some past the image's last row
+        self.columns = t - wave.slope * self.rows  # (slots,), some outside the image
+        rows, columns = tf.minimum(self.rows, wave.height - 1), tf.clip_by_value(self.columns, 0, wave.width - 1)
         self._pixel = rows * wave.width + columns
         self._previous = None
 
@@ -91,14 +93,27 @@ class WaveStep:
             self._previous = WaveStep(self.wave, self.t - 1)
         return self._previous
 
+    def inside(self, dr=0, dc=0):
+        """(slots,) bool: whether pixel (row + dr, column + dc) of each slot is in the image."""
+        rows, columns = self.rows + dr, self.columns + dc
+        return (rows >= 0) & (rows < self.wave.height) & (columns >= 0) & (columns < self.wave.width)
+
     def read(self, maps):
         """maps (batch, H, W, ...) at this step's pixels: (slots * batch, ...); slots outside the image
         read a pixel of the image's edge."""
-        rest = maps.shape[3:]
-        flat = tf.reshape(maps, [maps.shape[0], -1, *rest])
-        at_slots = tf.gather(flat, self._pixel, axis=1)  # (batch, slots, ...)
-        at_slots = tf.transpose(at_slots, [1, 0, *range(2, len(at_slots.shape))])
-        return tf.reshape(at_slots, [-1, *rest])
+        flat = tf.reshape(maps, [maps.shape[0], -1, *maps.shape[3:]])
+        return _slot_major(tf.gather(flat, self._pixel, axis=1))
+
+    def read_columns(self, row):
+        """row (batch, W, ...), a map of the pixels' row, at their columns: (slots * batch, ...)."""
+        columns = tf.clip_by_value(self.columns, 0, self.wave.width - 1)
+        return _slot_major(tf.gather(row, columns, axis=1))
+
+
+def _slot_major(at_slots):
+    """(batch, slots, ...) -> (slots * batch, ...)."""
+    at_slots = tf.transpose(at_slots, [1, 0, *range(2, len(at_slots.shape))])
+    return tf.reshape(at_slots, [-1, *at_slots.shape[2:]])
 
 
 def kernel_taps(kernel_size):
@@ -128,18 +143,18 @@ def ring_zeros(wave, batch, features, taps, dtype):
 
 
 def ring_write(ring, values, at, taps):
-    """`ring` with `values` (slots * batch, features) written as the diagonal of step `at`, zero
-    where outside the image; the diagonal's other rows are zeroed too (they read as padding)."""
-    columns, rows, batch, features = ring.shape
+    """`ring` with `values` (slots * batch, features) written as the diagonal of step `at`: only its
+    slots' rows (a slot outside the image writes what it computed; `ring_taps` reads it as zero)."""
+    columns, _, batch, features = ring.shape
     above = -min(dr for dr, _ in taps)
-    values = tf.reshape(values, [-1, batch, features]) * tf.cast(at.inside, values.dtype)[:, None, None]
-    slot_rows = (above + at.first_row + tf.range(at.wave.slots))[:, None]
-    diagonal = tf.scatter_nd(slot_rows, values, [rows, batch, features])
-    return tf.tensor_scatter_nd_update(ring, [[at.t % columns]], diagonal[None])
+    slots = at.wave.slots
+    where = tf.stack([tf.fill([slots], at.t % columns), above + at.rows], axis=1)  # (slots, 2)
+    return tf.tensor_scatter_nd_update(ring, where, tf.reshape(values, [slots, batch, features]))
 
 
 def ring_taps(ring, at, taps):
-    """The features at `taps` of each of step `at`'s pixels: (slots * batch, len(taps) * features)."""
+    """The features at `taps` of each of step `at`'s pixels: (slots * batch, len(taps) * features),
+    zero where a tap's pixel is outside the image (the convolutions' zero padding)."""
     columns, _, batch, features = ring.shape
     above = -min(dr for dr, _ in taps)
     slope, slots = at.wave.slope, at.wave.slots
@@ -147,6 +162,7 @@ def ring_taps(ring, at, taps):
         tf.slice(
             ring, [(at.t + dc + slope * dr) % columns, above + at.first_row + dr, 0, 0], [1, slots, batch, features]
         )[0]
+        * tf.cast(at.inside(dr, dc), ring.dtype)[:, None, None]
         for dr, dc in taps
     ]
     return tf.reshape(tf.concat(read, axis=-1), [slots * batch, len(taps) * features])
