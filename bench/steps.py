@@ -74,7 +74,7 @@ def main():
         rate = {task: args.batch / seconds[name, task] for task in ("log_prob", "raster steps", "steps")}
         before, now = rate["raster steps"], rate["steps"]
         wave = PixelRNN(**get_card(name).config).wavefront()
-        order = "raster" if wave is None else f"diagonals, slope {wave.slope}"
+        order = "raster" if wave is None else "a pixel" if wave.slots == 1 else f"diagonals, slope {wave.slope}"
         print(
             f"| {name} | {rate['log_prob']:.1f} | {before:.1f} | {before / rate['log_prob']:.2f} | {now:.1f} | "
             f"{now / rate['log_prob']:.2f} | {order} |"

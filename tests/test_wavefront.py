@@ -1,5 +1,6 @@
 """The cached sampler along diagonals (layers/wavefront.py, sampling/wavefront.py): the raster steps' images
-from the same logits, for the archs that have it; the diagonals' geometry."""
+from the same logits, for the archs that have it (the Gated PixelCNN's: a pixel per step, by colour group);
+the diagonals' geometry."""
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from pixelrnn_keras.sampling import generate, gumbel_noise
 from pixelrnn_keras.sampling.conditioned import Conditioned
 from pixelrnn_keras.sampling.parts import BatchParts
 
-WAVE_ARCHS = ("pixelcnn", "row_lstm")
+WAVE_ARCHS = ("pixelcnn", "row_lstm", "gated_pixelcnn")
 
 
 def draw_both_ways(model, num, parts, condition=None, seed=2):
@@ -42,7 +43,8 @@ def test_wavefront_steps_draw_the_raster_steps_images_from_the_same_logits(tiny_
         first_kernel_size=3,
         num_classes=3,
     )
-    assert model.wavefront().slope == 3
+    # The Gated PixelCNN's vertical stack runs at each row's end: its slope is the width.
+    assert model.wavefront().slope == (4 if arch == "gated_pixelcnn" else 3)
     num = 5
     condition = model.label_condition(np.arange(num) % 3)
     ((wave, wave_logits), (raster, raster_logits)), (values, known) = draw_both_ways(model, num, 2, condition)
@@ -61,9 +63,14 @@ def test_a_network_conditioned_on_a_map_steps_along_diagonals_too(tiny_model, ar
     np.testing.assert_allclose(wave_logits, raster_logits, atol=1e-12, rtol=0)
 
 
-@pytest.mark.parametrize("arch", ["diagonal_bilstm", "gated_pixelcnn"])
-def test_archs_that_read_whole_rows_above_have_no_wavefront(tiny_model, arch):
-    assert tiny_model(arch, (4, 4, 1), 2).wavefront() is None
+def test_the_diagonal_bilstm_which_reads_whole_rows_above_at_every_step_has_no_wavefront(tiny_model):
+    assert tiny_model("diagonal_bilstm", (4, 4, 1), 2).wavefront() is None
+
+
+def test_the_gated_pixelcnn_refuses_a_wavefront_of_several_pixels_per_step(tiny_model):
+    core = tiny_model("gated_pixelcnn", (4, 4, 1), 2).blocks[0].core
+    with pytest.raises(ValueError, match="one pixel at a time"):
+        core.wave_init_cache(2, Wavefront(4, 4, 2), "float32")
 
 
 def test_the_networks_the_sampler_drives_follow_the_wavefront_protocol(tiny_model):
@@ -78,7 +85,7 @@ def test_every_pixel_is_one_slot_of_the_step_of_its_diagonal(height, width, slop
     wave = Wavefront(height, width, slope)
     slots = wave.slot_of_pixel()
     assert len(np.unique(slots)) == height * width and slots.max() < wave.steps * wave.slots
-    inside = np.concatenate([wave.at(tf.constant(t)).inside.numpy() for t in range(wave.steps)])
+    inside = np.concatenate([wave.at(tf.constant(t)).inside().numpy() for t in range(wave.steps)])
     np.testing.assert_array_equal(np.flatnonzero(inside), np.sort(slots))
     i, j = np.divmod(np.arange(height * width), width)
     np.testing.assert_array_equal(slots // wave.slots, j + slope * i)

@@ -9,6 +9,7 @@ from pixelrnn_keras.layers.diagonal_bilstm import shift_down
 from pixelrnn_keras.layers.incremental import read_at
 from pixelrnn_keras.layers.masked_conv import MaskedConv2D
 from pixelrnn_keras.layers.masks import FeatureAxis
+from pixelrnn_keras.layers.wavefront import columns_of, group_columns
 
 
 def gate(pre_activations):
@@ -152,6 +153,9 @@ class GatedPixelCNNCore(keras.layers.Layer):
         sides, (batch, k//2 + 1, width + k - 1, side_in); the link's contribution to the current
         row (from the row above), (batch, width, 2u).
         """
+        return self._init_cache(batch, width, dtype, self.horizontal.init_cache(batch, height, width, dtype), gate_bias)
+
+    def _init_cache(self, batch, width, dtype, horizontal_cache, gate_bias):
         k = self.kernel_size
         weights = (
             tf.cast(self.vertical_kernel, dtype),
@@ -160,7 +164,7 @@ class GatedPixelCNNCore(keras.layers.Layer):
         )
         rows = tf.zeros([batch, k // 2 + 1, width + k - 1, self.vertical_kernel.shape[2]], dtype)
         link_row = tf.zeros([batch, width, 2 * self.units], dtype)
-        cache = weights, self.horizontal.init_cache(batch, height, width, dtype), (rows, link_row)
+        cache = weights, horizontal_cache, (rows, link_row)
         return cache if gate_bias is None else (*cache, *tf.split(tf.cast(gate_bias, dtype), 2, axis=-1))
 
     def step(self, cache, inputs, i, j):
@@ -187,6 +191,40 @@ class GatedPixelCNNCore(keras.layers.Layer):
             vertical = vertical + read_at(gate_bias[1], i)
         state = rows, link_row
         return ((kernel, bias, link), horizontal_cache, state, *gate_bias), gate(vertical)
+
+    # A pixel at a time by colour group (see layers/wavefront.py): a wavefront whose slope is the
+    # width (one slot per step, raster order), the vertical stack still run by `end_row`.
+
+    def wave_init_cache(self, batch, wave, dtype, gate_bias=None):
+        """As `init_cache`'s, the horizontal convolution's cache being its wavefront cache."""
+        if wave.slots != 1:
+            raise ValueError(f"the Gated PixelCNN steps one pixel at a time (slope = width), got {wave.slots} slots")
+        return self._init_cache(
+            batch, wave.width, dtype, self.horizontal.wave_init_cache(batch, wave, dtype), gate_bias
+        )
+
+    def _pre_activation_columns(self):
+        """Each colour group's gate pre-activations: its units' tanh halves, then their sigmoid halves."""
+        return group_columns(2 * self.units, self.color_groups, 2)
+
+    def wave_begin(self, cache, at):
+        """The step's state: the link from the row above (and the class bias) at the step's pixel."""
+        _, horizontal_cache, (_, link_row), *gate_bias = cache
+        from_above = at.read_columns(link_row)
+        if gate_bias:
+            from_above = from_above + at.read(gate_bias[0])
+        return cache, self.horizontal.wave_begin(horizontal_cache, at), from_above
+
+    def wave_group(self, state, inputs, group):
+        """Outputs of colour `group`'s units at the step's pixel."""
+        cache, horizontal_state, from_above = state
+        pre_activations, horizontal_state = self.horizontal.wave_group(horizontal_state, inputs, group)
+        pre_activations = pre_activations + columns_of(from_above, self._pre_activation_columns()[group])
+        return gate(pre_activations), (cache, horizontal_state, from_above)
+
+    def wave_end(self, state):
+        (weights, _, vertical_state, *gate_bias), horizontal_state, _ = state
+        return weights, self.horizontal.wave_end(horizontal_state), vertical_state, *gate_bias
 
     def get_config(self):
         config = super().get_config()

@@ -402,30 +402,40 @@ class PixelRNN(ImageLikelihoodModel):
     def end_row(self, cache, i, row):
         """Row i is complete with values `row` (batch, W, C) int32."""
         conv_cache, block_caches, *rest = cache
-        x = scale_images(row, self.levels, self.compute_dtype)
-        context = x if self._reads_row_context or self._side_stream else None
+        return conv_cache, self._end_row(block_caches, i, scale_images(row, self.levels, self.compute_dtype)), *rest
+
+    def _end_row(self, block_caches, i, row):
+        """The blocks' caches after row i, whose scaled values are `row` (batch, W, C)."""
+        context = row if self._reads_row_context or self._side_stream else None
         ended = []
         for block, block_cache in zip(self.blocks, block_caches):
             block_cache = block.end_row(block_cache, i, context)
             if self._side_stream:
                 block_cache, context = block_cache
             ended.append(block_cache)
-        return conv_cache, tuple(ended), *rest
+        return tuple(ended)
 
     # A diagonal of pixels at a time (layers/wavefront.py): the cached sampler's faster order, for
-    # the archs whose cores read bounded neighbourhoods only.
+    # the archs whose cores read bounded neighbourhoods (and the Gated PixelCNN's, a pixel at a time).
 
     def wavefront(self):
         """The `Wavefront` this network's steps can take, or None where a core has no wavefront steps
-        (it reads whole rows above: Diagonal BiLSTM, Gated PixelCNN)."""
-        if not hasattr(core_class(self.arch), "wave_begin"):
+        (the Diagonal BiLSTM: its core reads whole rows above at every step). A side stream (the
+        Gated PixelCNN's vertical stack) is computed at each row's end: a pixel per step (slope = width)."""
+        core = core_class(self.arch)
+        if not hasattr(core, "wave_begin"):
             return None
         height, width, _ = self.image_shape
-        return Wavefront(height, width, max(self.first_kernel_size, self.kernel_size) // 2 + 1)
+        slope = width if core.side_stream else max(self.first_kernel_size, self.kernel_size) // 2 + 1
+        return Wavefront(height, width, slope)
 
     def wave_init_cache(self, batch, wave, condition=None, labels=None):
-        """As `init_cache`, for `wave_step` along `wave` (`self.wavefront()`)."""
-        return self._init_cache(batch, condition, labels, lambda layer, *a: layer.wave_init_cache(batch, wave, *a))
+        """As `init_cache`, for `wave_step` along `wave` (`self.wavefront()`); with a side stream, the
+        row being drawn is cached too: (width, batch, C) scaled values, the last entry."""
+        cache = self._init_cache(batch, condition, labels, lambda layer, *a: layer.wave_init_cache(batch, wave, *a))
+        if self._side_stream:
+            cache = (*cache, tf.zeros([wave.width, batch, self.channels], self.compute_dtype))
+        return cache
 
     def wave_step(self, cache, at, draw):
         """The wavefront step `at`: its pixels drawn channel by channel, each channel's call computing
@@ -438,6 +448,8 @@ class PixelRNN(ImageLikelihoodModel):
         Returns:
             (the cache for the next step, the pixels' values (slots * batch, C) int32).
         """
+        if self._side_stream:
+            *cache, row = cache
         conv_cache, block_caches, skip_caches, hidden_cache, logits_cache, *input_bias = cache
         conv = self.input_conv.wave_begin(conv_cache, at)
         blocks = [block.wave_begin(block_cache, at) for block, block_cache in zip(self.blocks, block_caches)]
@@ -465,15 +477,26 @@ class PixelRNN(ImageLikelihoodModel):
             logits, logits_state = self.head_logits.wave_group(logits_state, tf.nn.relu(hidden), c)
             values.append(draw(c, logits))
         pixels = tf.stack(values, axis=1)
+        scaled = scale_images(pixels, self.levels, self.compute_dtype)
+        if self._side_stream:  # one slot: the pixel, recorded in its row
+            row = tf.tensor_scatter_nd_update(row, at.columns[:, None], scaled[None])
         cache = (
-            self.input_conv.wave_end(conv, scale_images(pixels, self.levels, self.compute_dtype)),
+            self.input_conv.wave_end(conv, scaled),
             tuple(block.wave_end(state) for block, state in zip(self.blocks, blocks)),
             tuple(skip.wave_end(state) for skip, state in zip(self.skips, skips)),
             self.head_hidden.wave_end(hidden_state),
             self.head_logits.wave_end(logits_state),
             *input_bias,
         )
-        return cache, pixels
+        return (*cache, row) if self._side_stream else cache, pixels
+
+    def wave_end_row(self, cache, i):
+        """The cache after row i's last step (one slot per step): a side stream's next row computed from
+        the row recorded in the cache."""
+        if not self._side_stream:
+            return cache
+        conv_cache, block_caches, *rest, row = cache
+        return conv_cache, self._end_row(block_caches, i, tf.transpose(row, [1, 0, 2])), *rest, row
 
     def get_config(self):
         config = super().get_config()

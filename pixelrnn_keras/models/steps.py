@@ -45,8 +45,10 @@ class WavefrontSteps(Protocol):
     order where every layer reads a bounded neighbourhood of earlier pixels.
 
     For t = 0 .. wave.steps - 1: `wave_step` with `wave.at(t)`, which draws the step's pixels channel
-    by channel through `draw`. Implemented by `PixelRNN` (PixelCNN and Row LSTM cores; `wavefront()`
-    is None for the others), `sampling.Conditioned` and `sampling.parts.BatchParts`.
+    by channel through `draw`; where a step holds one pixel, `wave_end_row` after each row's last
+    step (the Gated PixelCNN's vertical stack runs there). Implemented by `PixelRNN` (PixelCNN and Row LSTM cores; the Gated
+    PixelCNN's a pixel per step; `wavefront()` is None for the Diagonal BiLSTM),
+    `sampling.Conditioned` and `sampling.parts.BatchParts`.
     """
 
     image_shape: tuple
@@ -62,3 +64,6 @@ class WavefrontSteps(Protocol):
         """(cache, the step's pixels (slots * batch, C) int32); draw(channel, logits (slots * batch,
         levels)) -> that channel's values, called for each channel in order (`BatchParts` adds the
         part's first image and size as two more arguments)."""
+
+    def wave_end_row(self, cache, i):
+        """The cache after row i's last step, where the wavefront has one slot per step."""

@@ -45,3 +45,6 @@ class Conditioned:
 
     def wave_step(self, cache, at, draw):
         return self.network.wave_step(cache, at, draw)
+
+    def wave_end_row(self, cache, i):
+        return self.network.wave_end_row(cache, i)

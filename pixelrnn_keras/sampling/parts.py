@@ -106,3 +106,6 @@ class BatchParts:
             for stepper, part_cache, first, size in zip(self.steppers, cache, firsts, self.sizes)
         ]
         return tuple(part_cache for part_cache, _ in steps), self._slot_join([pixels for _, pixels in steps])
+
+    def wave_end_row(self, cache, i):
+        return tuple(stepper.wave_end_row(part_cache, i) for stepper, part_cache in zip(self.steppers, cache))

@@ -1,7 +1,8 @@
 """The cached sampler along diagonals: the pixels of one diagonal drawn in one step (layers/wavefront.py).
 
-For networks with a `wavefront()` (PixelCNN, Row LSTM): the same sub-pixels from the same logits
-as `cached_loop` (up to float rounding), in W + slope * (H - 1) steps instead of H * W.
+For networks with a `wavefront()` (PixelCNN, Row LSTM; the Gated PixelCNN a pixel per step): the
+same sub-pixels from the same logits as `cached_loop` (up to float rounding), in W + slope * (H - 1)
+steps instead of H * W.
 """
 
 import tensorflow as tf
@@ -13,8 +14,8 @@ from pixelrnn_keras.sampling.record import steps_record
 def wavefront_loop(model, gumbel, temperature, values, known, keep_logits=True):
     """Draws the sub-pixels a diagonal at a time; arguments and results as `cached_loop`'s.
 
-    `model` has the wavefront steps (`PixelRNN.wavefront`, `wave_init_cache`, `wave_step`), and
-    the batch size is known when the loop is traced.
+    `model` has the wavefront steps (`PixelRNN.wavefront`, `wave_init_cache`, `wave_step`,
+    `wave_end_row`), and the batch size is known when the loop is traced.
     """
     wave = model.wavefront()
     batch = gumbel.shape[0]
@@ -53,6 +54,19 @@ def wavefront_loop(model, gumbel, temperature, values, known, keep_logits=True):
     records = (
         steps_record(wave.steps, gumbel.dtype, [wave.slots * batch, channels, model.levels]) if keep_logits else ()
     )
-    loop_vars = (tf.constant(0), images, records, model.wave_init_cache(batch, wave))
-    _, images, records, _ = tf.while_loop(lambda t, *_: t < wave.steps, body, loop_vars)
+    cache = model.wave_init_cache(batch, wave)
+    if wave.slots == 1:  # a pixel per step: row i's steps are slope * i ..., then the network ends the row
+
+        def row_body(i, images, records, cache):
+            end = tf.minimum(wave.slope * (i + 1), wave.steps)
+            _, images, records, cache = tf.while_loop(
+                lambda t, *_: t < end, body, (wave.slope * i, images, records, cache)
+            )
+            return i + 1, images, records, model.wave_end_row(cache, i)
+
+        loop_vars = (tf.constant(0), images, records, cache)
+        _, images, records, _ = tf.while_loop(lambda i, *_: i < wave.height, row_body, loop_vars)
+    else:
+        loop_vars = (tf.constant(0), images, records, cache)
+        _, images, records, _ = tf.while_loop(lambda t, *_: t < wave.steps, body, loop_vars)
     return wave.raster(images.stack()), wave.raster(records.stack()) if keep_logits else None
