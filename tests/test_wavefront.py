@@ -106,3 +106,27 @@ def test_a_wavefront_argument_that_is_not_a_bool_is_refused_naming_it(tiny_model
     zeros = tf.zeros([2, *model.image_shape], tf.int32)
     with pytest.raises(ValueError, match="wavefront must be True or False"):
         generate(model, gumbel, 1.0, zeros, tf.cast(zeros, tf.bool), wavefront="no")
+
+
+def test_sample_and_complete_take_the_raster_steps_on_request(tiny_model, tiny_multi_scale, monkeypatch):
+    """`wavefront=False` (what the exports are compared with) reaches the loop from every entry point; the
+    default takes the wavefront steps."""
+    from pixelrnn_keras.sampling import api
+
+    asked = []
+
+    def spy(*args, wavefront=True, **kwargs):
+        asked.append(wavefront)
+        return generate(*args, wavefront=wavefront, **kwargs)
+
+    monkeypatch.setattr(api, "generate", spy)
+    monkeypatch.setattr("pixelrnn_keras.sampling.two_stage.generate", spy)
+    model = tiny_model("pixelcnn", (4, 4, 1), 2)
+    multi_scale = tiny_multi_scale((4, 4, 1), 2, 2, "pixelcnn", "pixelcnn")
+    known = np.zeros((2, 4, 4, 1), bool)
+    for network in (model, multi_scale):
+        for wavefront in (True, False):
+            before = len(asked)
+            network.sample(2, seed=0, wavefront=wavefront)
+            network.complete(np.zeros((2, 4, 4, 1), np.int32), known, seed=0, wavefront=wavefront)
+            assert asked[before:] and set(asked[before:]) == {wavefront}

@@ -68,15 +68,16 @@ def draw_from_noise(model, noise, temperature, values=None, known=None, portable
 
     Without `values` and `known`, every sub-pixel is drawn (sampling). `labels`: the (N,) classes
     of a class-conditional model's images. The sampler is the
-    library's cached loop marked for XLA compilation (the same images as `model.sample` and
-    `model.complete` from the same noise), or with `portable` the same loop in its portable
+    library's cached loop in raster order marked for XLA compilation (the same images as
+    `model.sample` and `model.complete` with `wavefront=False` from the same noise; a graph traced
+    for any batch takes those steps anyway), or with `portable` the same loop in its portable
     form, without XLA and TensorArrays, that tf2onnx converts (see `cached_loop`).
     """
     gumbels = _same_batch([(name, noise[name]) for name in noise_names(model)])
     values, known = _defaults(values, known, gumbels[-1])
     if not portable:
         images, _ = two_stage.draw_from_noise(
-            model, gumbels, temperature, values, known, "cached", True, labels, keep_logits=False
+            model, gumbels, temperature, values, known, "cached", True, labels, keep_logits=False, wavefront=False
         )
         return images
 

@@ -20,9 +20,10 @@ A class-conditional PixelRNN (num_classes K > 0) gives every signature one more 
 int32 (N,) in [0, K), the class of each image (for `sample`: N = num); other labels are refused
 with InvalidArgumentError.
 
-`sample` and `complete` draw the same images as `model.sample(num, seed, temperature)` and
-`model.complete(images, known, seed, temperature)`: the noise is drawn from the seed outside
-XLA as in the library, then the cached sampler runs, marked for XLA compilation as in the library
+`sample` and `complete` draw the same images as `model.sample(num, seed, temperature,
+wavefront=False)` and `model.complete(images, known, seed, temperature, wavefront=False)` (the
+raster steps; the library's default steps give the same images but for float32 near-ties): the
+noise is drawn from the seed outside XLA as in the library, then the cached sampler runs, marked for XLA compilation as in the library
 (compiled on the first call of each batch size wherever the SavedModel is loaded; a multi-scale
 model's two stages are compiled apart, as in the library). NOISE is Gumbel(0, 1) of the model's
 compute dtype, as in the ONNX sampling graph: `noise (N, H, W, C, L)` for a PixelRNN (e.g.
@@ -189,7 +190,8 @@ def verify_saved_model(model, path, num=4, seed=0, temperature=0.9):
     # The same images from the noise of that seed, given as input.
     noise = adapters.noise_from_seed(model, num, seed)
     from_noise = loaded.signatures["sample_from_noise"](**noise, temperature=temperature_tensor, **labels.first)
-    keras_samples = model.sample(num, seed=seed, temperature=temperature, **labels.first)
+    # The exported sampler takes the raster steps (traced for any batch): compared with Keras's.
+    keras_samples = model.sample(num, seed=seed, temperature=temperature, wavefront=False, **labels.first)
     samples_identical = all(np.array_equal(got["images"], keras_samples) for got in (sampled, from_noise))
     completed = loaded.signatures["complete"](
         images=tf.constant(images[:num], tf.int32),
@@ -198,7 +200,9 @@ def verify_saved_model(model, path, num=4, seed=0, temperature=0.9):
         temperature=temperature_tensor,
         **labels.first,
     )
-    keras_completions = model.complete(images[:num], known, seed=seed, temperature=temperature, **labels.first)
+    keras_completions = model.complete(
+        images[:num], known, seed=seed, temperature=temperature, wavefront=False, **labels.first
+    )
     completions_identical = bool(np.array_equal(completed["images"], keras_completions))
     figures = {
         "log_prob_max_rel_diff": difference,

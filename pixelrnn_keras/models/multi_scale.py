@@ -199,19 +199,27 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
 
     # Sampling, in two stages (pixelrnn_keras.sampling.two_stage, imported when called as in PixelRNN).
 
-    def sample(self, num, seed=None, temperature=1.0, method="cached"):
-        """(num, n, n, C) int32 images: x_s from the low network, then the rest given x_s."""
+    def sample(self, num, seed=None, temperature=1.0, method="cached", wavefront=True):
+        """(num, n, n, C) int32 images: x_s from the low network, then the rest given x_s
+        (`wavefront`: as in `pixelrnn_keras.sampling.sample`)."""
         from pixelrnn_keras.sampling import two_stage
 
         if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
             raise ValueError(f"num must be an int >= 1, got {num!r}")
         shape = (int(num), *self.image_shape)
         images, _ = two_stage.draw(
-            self, tf.zeros(shape, tf.int32), tf.zeros(shape, tf.bool), seed, temperature, method, keep_logits=False
+            self,
+            tf.zeros(shape, tf.int32),
+            tf.zeros(shape, tf.bool),
+            seed,
+            temperature,
+            method,
+            keep_logits=False,
+            wavefront=wavefront,
         )
         return images
 
-    def complete(self, images, known, seed=None, temperature=1.0, method="cached"):
+    def complete(self, images, known, seed=None, temperature=1.0, method="cached", wavefront=True):
         """`images` with the sub-pixels where `known` is False drawn in two stages.
 
         Stage 1 completes x_s given its known sub-pixels (known sub-pixels off the grid are not
@@ -220,7 +228,9 @@ class MultiScalePixelRNN(ImageLikelihoodModel):
         from pixelrnn_keras.sampling import two_stage
 
         images, known = check_completion_args(images, known, self.image_shape, self.levels)
-        completed, _ = two_stage.draw(self, images, known, seed, temperature, method, keep_logits=False)
+        completed, _ = two_stage.draw(
+            self, images, known, seed, temperature, method, keep_logits=False, wavefront=wavefront
+        )
         return completed
 
     def get_config(self):

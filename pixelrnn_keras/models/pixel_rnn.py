@@ -289,14 +289,18 @@ class PixelRNN(ImageLikelihoodModel):
         temperature: float = 1.0,
         method: str = "cached",
         labels: int | ArrayLike | None = None,
+        wavefront: bool = True,
     ) -> tf.Tensor:
-        """(num, H, W, C) int32 images drawn from the model; see `pixelrnn_keras.sampling.sample`.
+        """(num, H, W, C) int32 images drawn from the model; see `pixelrnn_keras.sampling.sample`
+        (`wavefront` too).
 
         labels: for a class-conditional model, the class of every image: an int for all, or (num,)."""
         from pixelrnn_keras import sampling
 
         condition = self._condition_map(None, _labels_for(labels, num), num if isinstance(num, int) else None)
-        return sampling.sample(self, num, seed=seed, temperature=temperature, method=method, condition=condition)
+        return sampling.sample(
+            self, num, seed=seed, temperature=temperature, method=method, condition=condition, wavefront=wavefront
+        )
 
     def complete(
         self,
@@ -306,15 +310,23 @@ class PixelRNN(ImageLikelihoodModel):
         temperature: float = 1.0,
         method: str = "cached",
         labels: int | ArrayLike | None = None,
+        wavefront: bool = True,
     ) -> tf.Tensor:
         """`images` with the sub-pixels where `known` is False drawn from the model, in order;
-        see `pixelrnn_keras.sampling.complete`. labels: as in `sample`, for every image."""
+        see `pixelrnn_keras.sampling.complete`. labels, wavefront: as in `sample`, for every image."""
         from pixelrnn_keras import sampling
 
         num = len(images)
         condition = self._condition_map(None, _labels_for(labels, num), num)
         return sampling.complete(
-            self, images, known, seed=seed, temperature=temperature, method=method, condition=condition
+            self,
+            images,
+            known,
+            seed=seed,
+            temperature=temperature,
+            method=method,
+            condition=condition,
+            wavefront=wavefront,
         )
 
     def stages(self):

@@ -34,6 +34,7 @@ def sample(
     method: str = "cached",
     jit_compile: bool = True,
     condition: tf.Tensor | None = None,
+    wavefront: bool = True,
 ) -> tf.Tensor:
     """Draws `num` images from `model`, sub-pixel by sub-pixel.
 
@@ -46,6 +47,9 @@ def sample(
         jit_compile: compile the whole loop with XLA.
         condition: for a conditional model, its (num, H, W, c) condition map (for class labels:
             `model.label_condition(labels)`; `PixelRNN.sample(num, labels=...)` makes it).
+        wavefront: the cached loop steps along diagonals (or by colour group) where the network can
+            (see `generate`); False: in raster order, as the codec and the exported models do (the
+            same images, but for a float32 near-tie between two values that falls the other way).
 
     Returns:
         (num, H, W, C) int32 tensor of values in [0, levels).
@@ -55,7 +59,7 @@ def sample(
     shape = (int(num), *model.image_shape)
     values = tf.zeros(shape, tf.int32)
     known = tf.zeros(shape, tf.bool)
-    return _draw(model, values, known, seed, temperature, method, jit_compile, condition)
+    return _draw(model, values, known, seed, temperature, method, jit_compile, condition, wavefront)
 
 
 def complete(
@@ -67,19 +71,20 @@ def complete(
     method: str = "cached",
     jit_compile: bool = True,
     condition: tf.Tensor | None = None,
+    wavefront: bool = True,
 ) -> tf.Tensor:
     """Keeps the sub-pixels of `images` where `known` is True and draws the others in order.
 
     Args:
         images: (N, H, W, C) integers in [0, levels); values where `known` is False are ignored.
         known: (N, H, W, C) bool.
-        seed, temperature, method, jit_compile, condition: as in `sample`.
+        seed, temperature, method, jit_compile, condition, wavefront: as in `sample`.
 
     Returns:
         (N, H, W, C) int32 tensor.
     """
     images, known = check_completion_args(images, known, model.image_shape, model.levels)
-    return _draw(model, images, known, seed, temperature, method, jit_compile, condition)
+    return _draw(model, images, known, seed, temperature, method, jit_compile, condition, wavefront)
 
 
 def generate(
@@ -180,7 +185,18 @@ def check_draw_args(seed, temperature, method):
     return int(seed)
 
 
-def _draw(model, values, known, seed, temperature, method, jit_compile, condition):
+def _draw(model, values, known, seed, temperature, method, jit_compile, condition, wavefront):
     seed = check_draw_args(seed, temperature, method)
     gumbel = gumbel_noise(values.shape[0], model.image_shape, model.levels, int(seed), model.compute_dtype)
-    return generate(model, gumbel, temperature, values, known, method, jit_compile, condition, keep_logits=False)[0]
+    return generate(
+        model,
+        gumbel,
+        temperature,
+        values,
+        known,
+        method,
+        jit_compile,
+        condition,
+        keep_logits=False,
+        wavefront=wavefront,
+    )[0]

@@ -88,7 +88,18 @@ def stage_noise(model, num, seed):
     ]
 
 
-def draw(model, values, known, seed, temperature, method="cached", jit_compile=True, labels=None, keep_logits=True):
+def draw(
+    model,
+    values,
+    known,
+    seed,
+    temperature,
+    method="cached",
+    jit_compile=True,
+    labels=None,
+    keep_logits=True,
+    wavefront=True,
+):
     """Completes `values` where `known` is False, stage by stage; (images, last stage's logits).
 
     Args:
@@ -98,6 +109,7 @@ def draw(model, values, known, seed, temperature, method="cached", jit_compile=T
         seed: None or int; temperature, method, jit_compile: as in `pixelrnn_keras.sampling.sample`.
         labels: the (N,) class labels of a class-conditional model, else None.
         keep_logits: return the logits too (else None; see `api.generate`).
+        wavefront: as in `pixelrnn_keras.sampling.sample`.
 
     Returns:
         images (N, H, W, C) int32, and the logits each sub-pixel of the last stage was drawn from,
@@ -105,17 +117,39 @@ def draw(model, values, known, seed, temperature, method="cached", jit_compile=T
     """
     seed = check_draw_args(seed, temperature, method)
     gumbels = stage_noise(model, int(values.shape[0]), seed)
-    return draw_from_noise(model, gumbels, temperature, values, known, method, jit_compile, labels, keep_logits)
+    return draw_from_noise(
+        model, gumbels, temperature, values, known, method, jit_compile, labels, keep_logits, wavefront
+    )
 
 
 def draw_from_noise(
-    model, gumbels, temperature, values, known, method="cached", jit_compile=True, labels=None, keep_logits=True
+    model,
+    gumbels,
+    temperature,
+    values,
+    known,
+    method="cached",
+    jit_compile=True,
+    labels=None,
+    keep_logits=True,
+    wavefront=True,
 ):
     """`draw` with each stage's noise given (see `stage_noise`); the batch may be dynamic."""
     check_method(method)
 
     def loop(network, gumbel, temperature, values, known, condition):
-        return generate(network, gumbel, temperature, values, known, method, jit_compile, condition, keep_logits)
+        return generate(
+            network,
+            gumbel,
+            temperature,
+            values,
+            known,
+            method,
+            jit_compile,
+            condition,
+            keep_logits,
+            wavefront=wavefront,
+        )
 
     return run_stages(model, gumbels, temperature, values, known, loop, labels)
 
