@@ -192,8 +192,8 @@ def test_saved_model_in_a_fresh_process_without_the_package_gives_the_keras_numb
     for arch, model in models.items():
         images, known = inputs[arch + "/images"], inputs[arch + "/known"]
         np.testing.assert_allclose(out[arch + "/log_prob"], model.log_prob(images), rtol=1e-5)
-        np.testing.assert_array_equal(out[arch + "/sample"], model.sample(4, seed=11, temperature=0.8))
-        np.testing.assert_array_equal(out[arch + "/from_noise"], model.sample(4, seed=5))
+        np.testing.assert_array_equal(out[arch + "/sample"], model.sample(4, seed=11, temperature=0.8, wavefront=False))
+        np.testing.assert_array_equal(out[arch + "/from_noise"], model.sample(4, seed=5, wavefront=False))
         completed = model.complete(images[:4], known, seed=11, temperature=0.8)
         np.testing.assert_array_equal(out[arch + "/complete"], completed)
         np.testing.assert_array_equal(out[arch + "/complete"][known], images[:4][known])
@@ -438,7 +438,7 @@ def test_class_model_exports_take_labels_and_give_the_keras_numbers(class_model,
     drawn = []
     for label in range(3):
         labels = np.full(4, label, np.int32)
-        keras_images = class_model.sample(4, seed=3, labels=label)
+        keras_images = class_model.sample(4, seed=3, labels=label, wavefront=False)
         from_noise = signatures["sample_from_noise"](noise=tf.constant(noise["noise"]), temperature=ONE, labels=labels)
         (onnx_images,) = sessions["sample"].run(
             ["images"], {**noise, "temperature": np.array(1, np.float32), "labels": labels}
@@ -531,7 +531,7 @@ def test_multi_scale_saved_model_verifies_and_draws_from_the_noise_of_both_stage
     }
     noise = noise_of(multi_scale, 4, seed=9)
     sampled = signatures["sample_from_noise"](**noise, temperature=tf.constant(0.8))["images"]
-    expected = np.asarray(multi_scale.sample(4, seed=9, temperature=0.8))
+    expected = np.asarray(multi_scale.sample(4, seed=9, temperature=0.8, wavefront=False))
     np.testing.assert_array_equal(sampled, expected)
     assert len({image.tobytes() for image in expected}) > 1  # not a degenerate model
     # Other noise of the high stage alone changes only pixels off the grid.
@@ -592,7 +592,7 @@ def test_multi_scale_onnx_graphs_check_and_match_keras_at_any_batch_size(multi_s
     assert np.isfinite(log_prob[0]) and np.all(log_prob[1:] == -np.inf)
     # Each image depends on its own noise only: the first images of Keras' batch of 4.
     noise = noise_of(model, 4, seed=3)
-    expected = np.asarray(model.sample(4, seed=3, temperature=0.7))
+    expected = np.asarray(model.sample(4, seed=3, temperature=0.7, wavefront=False))
     for num in (1, 3, 4):
         feed = {name: value[:num] for name, value in noise.items()}
         (sampled,) = sessions["sample"].run(["images"], {**feed, "temperature": np.array(0.7, np.float32)})

@@ -43,7 +43,8 @@ def comparison_inputs(model, num, seed):
     uniform = rng.integers(0, model.levels, (num, *model.image_shape), dtype=np.int32)
     labels = rng.integers(0, model.num_classes, 2 * num, dtype=np.int32) if model.num_classes else None
     drawn_labels = {} if labels is None else {"labels": labels[num:]}
-    drawn = np.asarray(model.sample(num, seed=seed + 1, **drawn_labels))
+    # The raster steps, as the checks: one sampling loop compiles for both.
+    drawn = np.asarray(model.sample(num, seed=seed + 1, wavefront=False, **drawn_labels))
     known = np.zeros((num, *model.image_shape), bool)
     known[:, : model.image_shape[0] // 2] = True
     return np.concatenate([uniform, drawn]), known, Labels(labels, num)
