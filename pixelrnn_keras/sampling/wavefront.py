@@ -54,7 +54,7 @@ def wavefront_loop(model, gumbel, temperature, values, known, keep_logits=True):
     records = (
         steps_record(wave.steps, gumbel.dtype, [wave.slots * batch, channels, model.levels]) if keep_logits else ()
     )
-    cache = model.wave_init_cache(batch, wave)
+    loop_vars = (tf.constant(0), images, records, model.wave_init_cache(batch, wave))
     if wave.slots == 1:  # a pixel per step: row i's steps are slope * i ..., then the network ends the row
 
         def row_body(i, images, records, cache):
@@ -64,9 +64,7 @@ def wavefront_loop(model, gumbel, temperature, values, known, keep_logits=True):
             )
             return i + 1, images, records, model.wave_end_row(cache, i)
 
-        loop_vars = (tf.constant(0), images, records, cache)
         _, images, records, _ = tf.while_loop(lambda i, *_: i < wave.height, row_body, loop_vars)
     else:
-        loop_vars = (tf.constant(0), images, records, cache)
         _, images, records, _ = tf.while_loop(lambda t, *_: t < wave.steps, body, loop_vars)
     return wave.raster(images.stack()), wave.raster(records.stack()) if keep_logits else None
