@@ -5,13 +5,14 @@ shapes of the graph inputs), that noise drawn from a seed exactly as `model.samp
 the images drawn from given noise (the library's XLA-marked cached sampler, or its portable
 form for ONNX), log p(x) in ops that tf2onnx converts, and a description for the metadata.
 
-Noise inputs (standard Gumbel, the model's compute dtype; N images, L levels):
+Noise inputs (standard Gumbel, the model's compute dtype; N images, G = `noise_size(levels)` numbers
+per sub-pixel: 32 at 256 levels, 2 at 2, see `pixelrnn_keras.sampling.noise`):
 
     PixelRNN, (H, W, C) images:
-        noise (N, H, W, C, L)
+        noise (N, H, W, C, G)
     MultiScalePixelRNN, (n, n, C) images subsampled to (s, s, C):
-        low_noise (N, s, s, C, L): stage 1, the subsampled image x_s = x[:, ::n/s, ::n/s];
-        high_noise (N, n, n, C, L): stage 2, the other pixels given x_s (the entries at the
+        low_noise (N, s, s, C, G): stage 1, the subsampled image x_s = x[:, ::n/s, ::n/s];
+        high_noise (N, n, n, C, G): stage 2, the other pixels given x_s (the entries at the
             grid pixels, fixed by stage 1, are not used).
         Both must have the same N. `pixelrnn_keras.sampling.two_stage.stage_noise(model, N,
         seed)` draws the pair that `model.sample(N, seed=seed)` uses.
@@ -26,6 +27,7 @@ from pixelrnn_keras.models import MultiScalePixelRNN, PixelRNN
 from pixelrnn_keras.sampling import two_stage
 from pixelrnn_keras.sampling.cached import cached_loop
 from pixelrnn_keras.sampling.conditioned import Conditioned
+from pixelrnn_keras.sampling.noise import noise_size
 
 
 def check_model(model):
@@ -43,9 +45,11 @@ def noise_names(model):
 
 
 def noise_specs(model):
-    """{input name: TensorSpec (None, ..., L)} of the noise a draw takes, in input order."""
+    """{input name: TensorSpec (None, ..., G)} of the noise a draw takes, in input order."""
     return {
-        name: tf.TensorSpec([None, *stage.network.image_shape, model.levels], model.compute_dtype, name=name)
+        name: tf.TensorSpec(
+            [None, *stage.network.image_shape, noise_size(model.levels)], model.compute_dtype, name=name
+        )
         for name, stage in zip(noise_names(model), model.stages())
     }
 

@@ -6,11 +6,12 @@ For a `PixelRNN` or a `MultiScalePixelRNN`; two files in one directory, each wit
         for an image with a value outside [0, levels) (ONNX has no assertion to raise instead).
     sample.onnx: NOISE of the model's compute dtype, temperature float32 () -> images int32
         (N, H, W, C). NOISE is standard Gumbel noise, `-log(-log(u))` for u uniform in (0, 1):
-        for a PixelRNN one input `noise (N, H, W, C, L)`, e.g.
-        `pixelrnn_keras.sampling.gumbel_noise(N, (H, W, C), L, seed)`; for a MultiScalePixelRNN
-        two, `low_noise (N, s, s, C, L)` and `high_noise (N, n, n, C, L)` of the same N, one per
-        stage (see `pixelrnn_keras.export.adapters`). The same noise gives the same images as
-        the Keras model. temperature must be > 0 (not checked in the graph).
+        for a PixelRNN one input `noise (N, H, W, C, G)`, e.g.
+        `pixelrnn_keras.sampling.gumbel_noise(N, (H, W, C), L, seed)` (G = `noise_size(L)`: 32 at
+        256 levels, 2 at 2); for a MultiScalePixelRNN two, `low_noise (N, s, s, C, G)` and
+        `high_noise (N, n, n, C, G)` of the same N, one per stage (see
+        `pixelrnn_keras.export.adapters`). The same noise gives the same images as the Keras model.
+        temperature must be > 0 (not checked in the graph).
 
 A class-conditional PixelRNN (num_classes K > 0) takes one more input in both graphs, `labels`
 int32 (N,) in [0, K), the class of each image: log_prob gives log p(x | y), -inf for a label

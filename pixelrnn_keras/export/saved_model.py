@@ -26,9 +26,9 @@ raster steps; the library's default steps give the same images but for float32 n
 noise is drawn from the seed outside XLA as in the library, then the cached sampler runs, marked for XLA compilation as in the library
 (compiled on the first call of each batch size wherever the SavedModel is loaded; a multi-scale
 model's two stages are compiled apart, as in the library). NOISE is Gumbel(0, 1) of the model's
-compute dtype, as in the ONNX sampling graph: `noise (N, H, W, C, L)` for a PixelRNN (e.g.
-`pixelrnn_keras.sampling.gumbel_noise`), `low_noise (N, s, s, C, L), high_noise (N, n, n, C, L)`
-for a MultiScalePixelRNN (see `pixelrnn_keras.export.adapters`).
+compute dtype, as in the ONNX sampling graph: `noise (N, H, W, C, G)` for a PixelRNN (e.g.
+`pixelrnn_keras.sampling.gumbel_noise`; G = `noise_size(L)`), `low_noise (N, s, s, C, G), high_noise
+(N, n, n, C, G)` for a MultiScalePixelRNN (see `pixelrnn_keras.export.adapters`).
 """
 
 from __future__ import annotations

@@ -103,7 +103,8 @@ def generate(
     """The compiled sampling loop, noise in: (images (N, H, W, C) int32, logits used (N, H, W, C, L)).
 
     Args:
-        gumbel: (N, H, W, C, L) noise from `gumbel_noise`, in the model's compute dtype.
+        gumbel: (N, H, W, C, G) noise from `gumbel_noise` (G = `noise_size(L)` numbers per sub-pixel),
+            in the model's compute dtype.
         temperature: float scalar > 0.
         values: (N, H, W, C) int32, kept where `known`.
         known: (N, H, W, C) bool.

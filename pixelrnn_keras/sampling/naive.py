@@ -12,7 +12,8 @@ def naive_loop(model, gumbel, temperature, values, known, keep_logits=True):
 
     Args:
         model: a PixelRNN (image_shape (H, W, C), levels L).
-        gumbel: (batch, H, W, C, L) noise from `gumbel_noise`, in the model's compute dtype.
+        gumbel: (batch, H, W, C, G) noise from `gumbel_noise` (G = `noise_size(L)`), in the model's
+            compute dtype.
         temperature: float scalar tensor > 0.
         values: (batch, H, W, C) int32; kept where `known`.
         known: (batch, H, W, C) bool.
@@ -37,7 +38,7 @@ def naive_loop(model, gumbel, temperature, values, known, keep_logits=True):
             return write_at(images, drawn, i, j, c), used.write(t, logits)
 
         def keep():
-            return images, used.write(t, tf.zeros_like(noise))
+            return images, used.write(t, tf.zeros_like(noise[:, :1]) + tf.zeros([model.levels], noise.dtype))
 
         images, used = tf.cond(tf.reduce_all(sub_known), keep, draw)
         return t + 1, images, used

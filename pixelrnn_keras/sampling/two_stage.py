@@ -73,7 +73,7 @@ def stage_seeds(seed):
 
 
 def stage_noise(model, num, seed):
-    """The Gumbel noise of each stage, [(num, h, w, C, L)], from `seed`: for one stage, the noise of
+    """The Gumbel noise of each stage, [(num, h, w, C, G)] (G = `noise_size(L)`), from `seed`: for one stage, the noise of
     `seed` itself (as `sampling.sample` draws it); for two, that of each of `stage_seeds(seed)`.
 
     `num` and `seed` may be ints or scalar tensors (int32, int64), as in `gumbel_noise`.
@@ -161,7 +161,7 @@ def run_stages(model, gumbels, temperature, values, known, loop, labels=None):
     sub-pixels and those of the stages before, and draws the rest given its condition.
 
     Args:
-        gumbels: each stage's noise, [(N, h, w, C, L)] (see `stage_noise`).
+        gumbels: each stage's noise, [(N, h, w, C, G)] (see `stage_noise`).
         values, known: (N, H, W, C) int32 and bool: the sub-pixels to keep.
         loop: (network, gumbel, temperature, values, known, condition map or None) ->
             (images, logits), a sampling loop of `network` (e.g. `generate`).
