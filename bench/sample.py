@@ -53,11 +53,16 @@ def parse_args():
 
 
 def sampler(model, method, jit, known):
-    """A function that samples one batch, every sub-pixel unknown where `known` (batch, H, W, C) is False."""
-    gumbel = gumbel_noise(known.shape[0], model.image_shape, model.levels, seed=0)
+    """A function that samples one batch, every sub-pixel unknown where `known` (batch, H, W, C) is False,
+    its noise drawn in the call as `sample` draws it."""
     values = tf.zeros(known.shape, tf.int32)
     known = tf.constant(known)
-    return lambda: generate(model, gumbel, 1.0, values, known, method, jit)[0].numpy()
+
+    def run():
+        gumbel = gumbel_noise(known.shape[0], model.image_shape, model.levels, seed=0)
+        return generate(model, gumbel, 1.0, values, known, method, jit)[0].numpy()
+
+    return run
 
 
 def cached_sampler(model, jit, args):
