@@ -233,6 +233,15 @@ def test_a_bad_number_of_parts_is_refused_naming_parts(model, parts):
         generate(model, gumbel, 1.0, zeros, tf.cast(zeros, tf.bool), parts=parts)
 
 
+def test_noise_of_another_shape_is_refused_naming_gumbel(model):
+    """Noise of another width (as 256 numbers per sub-pixel at 256 levels, the one-step form, would be) or
+    for another image is refused, not reshaped into other sub-pixels' noise."""
+    zeros = tf.zeros([2, *model.image_shape], tf.int32)
+    for shape in [(2, *model.image_shape, model.levels + 1), (2, 3, 3, model.image_shape[-1], 2)]:
+        with pytest.raises(ValueError, match=r"gumbel must have shape \(N, "):
+            generate(model, tf.zeros(shape), 1.0, zeros, tf.cast(zeros, tf.bool))
+
+
 def test_default_parts_split_a_cpu_batch_in_two_and_keep_small_ones_whole():
     from pixelrnn_keras.sampling.parts import MIN_PART, default_parts
 

@@ -15,7 +15,7 @@ from pixelrnn_keras.models.steps import PixelSteps
 from pixelrnn_keras.sampling.cached import cached_loop
 from pixelrnn_keras.sampling.conditioned import Conditioned
 from pixelrnn_keras.sampling.naive import naive_loop
-from pixelrnn_keras.sampling.noise import gumbel_noise
+from pixelrnn_keras.sampling.noise import gumbel_noise, noise_size
 from pixelrnn_keras.sampling.parts import BatchParts, default_parts
 from pixelrnn_keras.sampling.wavefront import wavefront_loop
 
@@ -121,6 +121,12 @@ def generate(
     (`sampling.wavefront`; the same images, in fewer steps), else in raster order.
     """
     check_method(method)
+    noise_shape = (*model.image_shape, noise_size(model.levels))
+    if tuple(gumbel.shape[1:]) != noise_shape:
+        raise ValueError(
+            f"gumbel must have shape (N, {', '.join(map(str, noise_shape))}) (`gumbel_noise` for this model), "
+            f"got {tuple(gumbel.shape)}"
+        )
     batch = gumbel.shape[0]  # None in a graph traced for any batch (an exported SavedModel): one part
     if parts is None:
         parts = 1 if batch is None else default_parts(batch)
