@@ -74,8 +74,8 @@ def choose(logits, gumbel, temperature, known, values):
         scores = tf.reshape(scores, [-1, groups * group_size])
         gumbel = tf.reshape(gumbel, [-1, groups + group_size])
         # Each group's log-probability up to a constant: the row's probabilities, shifted by its largest
-        # score, summed by group in a product with the groups' indicator (a (levels, groups) 0/1 matrix):
-        # compiled on a CPU, the draw alone takes 0.65x the time of summing each group by a reduction.
+        # score, summed by group in a product with the groups' indicator (a (levels, groups) 0/1 matrix),
+        # which XLA runs as one dot instead of a reduction per group (bench/README.md, steps).
         indicator = np.kron(np.eye(groups), np.ones((group_size, 1)))
         top = tf.reduce_max(scores, axis=-1, keepdims=True)
         mass = tf.math.log(tf.matmul(tf.exp(scores - top), tf.constant(indicator, scores.dtype)))
