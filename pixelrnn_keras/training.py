@@ -14,6 +14,9 @@ from pixelrnn_keras.models import PixelRNN, load_weights_exactly
 from pixelrnn_keras.models.widening import inside_model, widened_weights
 from pixelrnn_keras.zoo.registry import build_model
 
+# Keras dtype policies a run can train under; the weights are float32 under both.
+PRECISIONS = ("float32", "mixed_bfloat16")
+
 
 def card_data(card, source, data_dir=None):
     """The (train, eval) uint8 images of a card's data set, read from `source` and prepared as
@@ -170,6 +173,7 @@ def train(
     callbacks=(),
     initial_weights=None,
     learning_rate=None,
+    precision=None,
 ):
     """Train the card's model with its recipe; resumes from `workdir` after an interruption.
 
@@ -211,10 +215,14 @@ def train(
             `load_initial_weights`).
         learning_rate: overrides the recipe's peak learning rate (e.g. a lower one for a leg
             that goes on from trained weights, where the recipe's would first undo progress).
+        precision: overrides the recipe's dtype policy, one of `PRECISIONS`: which one trains
+            faster depends on the CPU (bfloat16 needs its instructions), not on the model.
 
     Returns:
         (model, path of the final weights).
     """
+    if precision is not None and precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS} or None (the recipe's), got {precision!r}")
     recipe = card.training
     epochs = epochs or recipe["epochs"]
     steps_per_epoch = steps_per_epoch or recipe["steps_per_epoch"]
@@ -229,7 +237,7 @@ def train(
         images_and_labels(eval_images),
     )
     with strategy.scope():
-        model = build_model(card, dtype=recipe.get("precision"))
+        model = build_model(card, dtype=precision or recipe.get("precision"))
         if initial_weights:
             load_initial_weights(model, initial_weights)
         if train_labels is not None:  # `classify`'s prior: the training data's class frequencies

@@ -204,6 +204,10 @@ BAD_INPUT = {
     "resize npz": (["complete", "tiny", "--data", "rgb.npz", "--resize"], "resize applies to image folders only"),
     "bad split": (["eval", "tiny", "--data", "rgb.npz", "--split", "valid"], "split must name an array"),
     "too few to train": (["train", "tiny", "--data", "one"], "needs at least 2 images"),
+    "unknown precision": (
+        ["train", "tiny", "--data", "rgb.npz", "--precision", "float16"],
+        "--precision: invalid choice: 'float16'",
+    ),
     "multi-worker without cluster": (
         ["train", "tiny", "--data", "rgb.npz", "--strategy", "multi-worker"],
         "needs the cluster in the TF_CONFIG",

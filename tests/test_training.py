@@ -4,6 +4,7 @@ Runs that must die or need devices of their own run in subprocesses (tests/train
 """
 
 import csv
+import dataclasses
 import glob
 import io
 import json
@@ -228,6 +229,22 @@ def test_learning_rate_override_and_a_seeded_validation_draw(tmp_path):
     expected = evaluate_nll(model, valid[pick])["nats"]
     assert logged == pytest.approx(expected, rel=1e-5)
     assert logged != pytest.approx(evaluate_nll(model, valid[:32])["nats"], rel=1e-5)
+
+
+def test_precision_overrides_the_recipes_dtype_policy(tmp_path):
+    """`precision` replaces the recipe's "precision"; the weights stay float32 either way."""
+    images, valid = training_child.digits()
+    card = training_child.tiny_card()
+    card = dataclasses.replace(card, training={**card.training, "precision": "mixed_bfloat16"})
+    runs = {}
+    for precision in (None, "float32"):
+        runs[precision], _ = train(card, images, valid, tmp_path / str(precision), epochs=1, steps_per_epoch=1,
+                                   verbose=0, samples_every=0, tensorboard=False, precision=precision)  # fmt: skip
+    assert runs[None].compute_dtype == "bfloat16" and runs["float32"].compute_dtype == "float32"
+    assert all(w.dtype == "float32" for model in runs.values() for w in model.weights)
+    with pytest.raises(ValueError, match=r"precision must be one of \('float32', 'mixed_bfloat16'\).*'float16'"):
+        train(card, images, valid, tmp_path / "bad", epochs=1, steps_per_epoch=1, verbose=0, precision="float16")
+    assert not os.path.exists(tmp_path / "bad")  # refused before anything is written
 
 
 @pytest.mark.parametrize(

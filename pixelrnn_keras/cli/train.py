@@ -15,6 +15,7 @@ from pixelrnn_keras.cli.common import (
     positive_int,
     zoo_card,
 )
+from pixelrnn_keras.training import PRECISIONS
 
 
 def cmd_train(args):
@@ -54,6 +55,7 @@ def cmd_train(args):
         tensorboard=args.tensorboard,
         initial_weights=args.init_weights,
         learning_rate=args.learning_rate,
+        precision=args.precision,
     )
     print(f"wrote {final}")
 
@@ -87,6 +89,12 @@ def add_commands(commands):
         "--learning-rate",
         type=positive_float,
         help="peak learning rate of the cosine schedule (default: the recipe's); lower for a leg from trained weights",
+    )
+    train.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="Keras dtype policy to train under (default: the recipe's); which is faster depends on the CPU: "
+        "python bench/train.py --precision float32,mixed_bfloat16 measures both",
     )
     train.add_argument("--seed", type=non_negative_int, default=0, help="initialisation and data order")
     train.add_argument(
