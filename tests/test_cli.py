@@ -134,6 +134,9 @@ def test_zoo_list_and_info(capsys):
         "mnist_pixelcnn",
         "mnist_row",
     ]
+    code, out, _ = run(capsys, "zoo", "list", "cifar10_gated")
+    metrics = get_card("cifar10_gated").metrics
+    assert code == 0 and f"{metrics['nats']:.2f} nats, {metrics['bits_per_dim']:.4f} bits/dim (holdout)" in out
     code, out, _ = run(capsys, "zoo", "info", "mnist_diag")
     assert code == 0 and '"name": "mnist_diag"' in out
 

@@ -1,8 +1,6 @@
 """`pixelrnn zoo list` and `pixelrnn zoo info`: the zoo's entries and cards."""
 
-from pixelrnn_keras.cli.common import (
-    UsageError,
-)
+from pixelrnn_keras.cli.common import UsageError
 
 
 def cmd_zoo_list(args):
@@ -13,8 +11,14 @@ def cmd_zoo_list(args):
         raise UsageError(f"no zoo entry matches {args.pattern!r}; the entries are {list_models()}")
     for name in names:
         card = get_card(name)
-        figure = "-" if card.metrics is None else f"{card.metrics['nats']:.2f} nats ({card.metrics['split']})"
-        print(f"{name:24s} {card.params:>10,d} params  {figure:24s} {card.summary}")
+        print(f"{name:24s} {card.params:>10,d} params  {_figure(card.metrics):42s} {card.summary}")
+
+
+def _figure(metrics):
+    """A card's measured likelihood in both units (MNIST papers give nats/image, CIFAR-10 ones bits/dim)."""
+    if metrics is None:
+        return "-"
+    return f"{metrics['nats']:.2f} nats, {metrics['bits_per_dim']:.4f} bits/dim ({metrics['split']})"
 
 
 def cmd_zoo_info(args):
