@@ -94,7 +94,7 @@ def add_commands(commands):
         "--precision",
         choices=PRECISIONS,
         help="Keras dtype policy to train under (default: the recipe's); which is faster depends on the CPU: "
-        "python bench/train.py --precision float32,mixed_bfloat16 measures both",
+        "python bench/recipes.py --entries NAME times both",
     )
     train.add_argument("--seed", type=non_negative_int, default=0, help="initialisation and data order")
     train.add_argument(
