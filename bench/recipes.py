@@ -33,7 +33,10 @@ from pixelrnn_keras.zoo.registry import build_model  # noqa: E402
 def parse_entry(text):
     """(label, card) of one --entries item: a zoo name, with optional config changes after a colon."""
     name, _, changes = text.partition(":")
-    card = get_card(name)
+    try:
+        card = get_card(name)
+    except ValueError as err:
+        raise SystemExit(f"--entries: {err}") from None
     if changes:
         config = dict(card.config)
         for change in changes.split(","):

@@ -15,12 +15,11 @@ from pixelrnn_keras.cli.common import (
     positive_int,
     zoo_card,
 )
-from pixelrnn_keras.training import PRECISIONS
+from pixelrnn_keras.training import PRECISIONS, card_data, train
 
 
 def cmd_train(args):
     from pixelrnn_keras.data import split_holdout
-    from pixelrnn_keras.training import card_data, train
 
     card = zoo_card(args.name)
     check_data(args.data)
